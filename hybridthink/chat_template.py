@@ -1,0 +1,35 @@
+"""The hybrid-thinking chat template: Qwen3's template plus `{% generation %}` markers.
+
+See ``templates/hybrid.jinja`` for the exact semantics, including the one extension over Qwen3
+(``enable_thinking=False`` on a conversation that ends with an assistant turn).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+HYBRID_TEMPLATE: str = files("hybridthink").joinpath("templates/hybrid.jinja").read_text(encoding="utf-8")
+
+
+def install_chat_template(tokenizer):
+    """Set ``tokenizer.chat_template`` to :data:`HYBRID_TEMPLATE` and return the tokenizer."""
+    tokenizer.chat_template = HYBRID_TEMPLATE
+    return tokenizer
+
+
+def render(
+    tokenizer,
+    messages: list[dict],
+    *,
+    add_generation_prompt: bool = False,
+    enable_thinking: bool | None = True,
+    tools: list[dict] | None = None,
+) -> str:
+    """Render ``messages`` to text with the tokenizer's chat template (no tokenisation)."""
+    return tokenizer.apply_chat_template(
+        messages,
+        tools=tools,
+        add_generation_prompt=add_generation_prompt,
+        enable_thinking=enable_thinking,
+        tokenize=False,
+    )

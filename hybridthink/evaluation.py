@@ -1,0 +1,108 @@
+"""Evaluate a checkpoint on held-out toy items in thinking and non-thinking mode.
+
+    python -m hybridthink.evaluation --model runs/toy/stage1_cold_start --items runs/toy/base/world/eval.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from .generation import chat_prompts, generate
+from .jsonl import read_jsonl
+from .modes import NO_THINK_FLAG, completion_mode
+from .scoring import score_items
+
+ITEM_KEYS = ("id", "family", "prompt")
+
+
+def conversation(item: dict, mode: str) -> list[dict]:
+    """The user turn for an item; non-thinking mode is asked for with Qwen3's soft flag."""
+    content = item["prompt"] + (f" {NO_THINK_FLAG}" if mode == "no_think" else "")
+    return [{"role": "user", "content": content}]
+
+
+def _ci95(values: list[float]) -> float:
+    """Half-width of a normal-approximation 95% confidence interval of the mean."""
+    if len(values) < 2:
+        return float("nan")
+    return 1.96 * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_seen: list[str | None], mode: str) -> dict:
+    """Accuracy (with 95% CI), accuracy per family and difficulty, tokens and mode adherence."""
+    fam, diff = defaultdict(list), defaultdict(list)
+    for item, s in zip(items, scores):
+        fam[item["family"]].append(s)
+        diff[str(item.get("difficulty"))].append(s)
+    adherent = [float(m == mode) for m in modes_seen]
+    return {
+        "n": len(items),
+        "accuracy": statistics.fmean(scores),
+        "accuracy_ci95": _ci95(scores),
+        "mean_tokens": statistics.fmean(tokens),
+        "adherence": statistics.fmean(adherent),
+        "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
+        "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
+    }
+
+
+def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think"), max_new_tokens: int = 256,
+             batch_size: int = 64) -> tuple[dict, list[dict]]:
+    """Greedy-decode every item in every mode; return (summary per mode, per-item records)."""
+    summary, records = {}, []
+    for mode in modes:
+        prompts = chat_prompts(tokenizer, [conversation(it, mode) for it in items])
+        outs = [g[0] for g in generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                       desc=f"eval {mode}")]
+        texts = [o.text for o in outs]
+        scores = score_items(items, texts)
+        seen = [completion_mode(t) for t in texts]
+        summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode)
+        records += [
+            {"id": it["id"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m, "text": o.text}
+            for it, s, o, m in zip(items, scores, outs, seen)
+        ]
+    return summary, records
+
+
+def evaluate_dir(model_dir: str | Path, items_path: str | Path, output: str | Path | None = None, **kw) -> dict:
+    """Evaluate the checkpoint in ``model_dir``; write ``eval.json`` and per-item ``eval_items.jsonl`` beside it."""
+    model_dir = Path(model_dir)
+    items = read_jsonl(items_path, ITEM_KEYS)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    summary, records = evaluate(model, tokenizer, items, **kw)
+    result = {"model": str(model_dir), "items": str(items_path), "settings": {"decoding": "greedy", **kw}, "modes": summary}
+    output = Path(output) if output else model_dir / "eval.json"
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    with (output.parent / "eval_items.jsonl").open("w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    for mode, s in summary.items():
+        print(f"[eval] {model_dir.name} {mode:8s} acc {s['accuracy']:.3f} ±{s['accuracy_ci95']:.3f} (n={s['n']}) "
+              f"tokens {s['mean_tokens']:.1f} adherence {s['adherence']:.3f}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Evaluate a checkpoint on toy items in think and no-think mode.")
+    p.add_argument("--model", required=True)
+    p.add_argument("--items", required=True, help="JSONL of items (id, family, prompt and grader columns)")
+    p.add_argument("--output", help="where to write eval.json (default: inside the model directory)")
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=64)
+    a = p.parse_args(argv)
+    evaluate_dir(a.model, a.items, a.output, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
+
+
+if __name__ == "__main__":
+    from .stage import run_main
+
+    run_main(main)

@@ -1,0 +1,82 @@
+"""Thinking-mode vocabulary: special strings, flag resolution and completion parsing.
+
+Qwen3 semantics (Qwen3 Technical Report §4.3): thinking is the default; `/think` and
+`/no_think` in a system or user turn switch it, and the last flag seen wins. A non-thinking
+answer keeps an empty `<think>\\n\\n</think>\\n\\n` block.
+"""
+
+from __future__ import annotations
+
+import re
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+EMPTY_THINK = "<think>\n\n</think>\n\n"
+THINK_FLAG = "/think"
+NO_THINK_FLAG = "/no_think"
+STOP_THINKING_TEXT = (
+    "Considering the limited time by the user, I have to give the solution "
+    "based on the thinking directly now.\n</think>\n\n"
+)
+MODES = ("think", "no_think")
+
+_FLAG_RE = re.compile(r"(?<![\w/])/(no_think|think)\b")
+
+
+def last_flag(text: str) -> str | None:
+    """Return 'think' or 'no_think' for the last soft-switch flag in ``text``, else None."""
+    found = _FLAG_RE.findall(text or "")
+    return found[-1] if found else None
+
+
+def resolve_mode(messages: list[dict], enable_thinking: bool = True) -> str:
+    """Mode the next assistant turn must use: the last flag in system/user turns wins.
+
+    ``enable_thinking=False`` is Qwen3's hard switch and overrides every flag.
+    """
+    if not enable_thinking:
+        return "no_think"
+    mode = "think"
+    for message in messages:
+        if message.get("role") in ("system", "user"):
+            flag = last_flag(message.get("content") or "")
+            if flag:
+                mode = flag
+    return mode
+
+
+def completion_text(completion) -> str:
+    """Text of a TRL completion: a plain string or a conversational list of messages."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):
+        return "".join(m.get("content") or "" for m in completion if m.get("role") == "assistant")
+    if isinstance(completion, dict):
+        return completion.get("content") or ""
+    raise TypeError(f"unsupported completion type {type(completion).__name__}")
+
+
+def split_thinking(text: str) -> tuple[str | None, str]:
+    """Split a completion into (thinking, answer).
+
+    * ``<think>X</think>Y`` at the start -> (X stripped, Y stripped)
+    * no think block at all -> (None, whole text stripped)
+    * an unclosed ``<think>`` -> (rest, "") : there is no answer part.
+    """
+    stripped = text.lstrip()
+    if not stripped.startswith(THINK_OPEN):
+        return None, text.strip()
+    body = stripped[len(THINK_OPEN):]
+    if THINK_CLOSE not in body:
+        return body.strip(), ""
+    thinking, answer = body.split(THINK_CLOSE, 1)
+    return thinking.strip(), answer.strip()
+
+
+def completion_mode(text: str) -> str | None:
+    """'think' for a non-empty think block, 'no_think' for an empty one, None if malformed."""
+    stripped = text.lstrip()
+    if not stripped.startswith(THINK_OPEN) or THINK_CLOSE not in stripped:
+        return None
+    thinking, _ = split_thinking(stripped)
+    return "think" if thinking else "no_think"

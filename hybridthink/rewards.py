@@ -1,0 +1,189 @@
+"""Reward functions with TRL's signature ``f(prompts, completions, **kwargs) -> list[float | None]``.
+
+Completions are plain strings or conversational message lists; dataset columns arrive as
+keyword lists aligned with them, and unknown keywords are ignored. ``None`` means "this reward
+does not apply to this row" (TRL then leaves it out of the weighted sum). Every grader looks only
+at the answer part after ``</think>``, so nothing written while thinking can earn a reward.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+from math_verify import parse, verify
+from trl.rewards import get_soft_overlong_punishment
+
+from hybridthink.constraints import share_followed
+from hybridthink.modes import THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
+from hybridthink.sandbox import run_many
+
+MAX_ANSWER_CHARS = 1000  # longer boxed answers score 0 instead of feeding sympy unbounded input
+MATH_TIMEOUT_S = 5
+CODE_TIMEOUT_S = 5.0
+_FENCE_RE = re.compile(r"```([^\n`]*)\n(.*?)```", re.DOTALL)
+_PYTHON_LABELS = {"", "python", "python3", "py"}
+
+
+def _answer(completion) -> str:
+    return split_thinking(completion_text(completion))[1]
+
+
+def boxed_answers(text: str) -> list[str]:
+    """Contents of every ``\\boxed{...}`` in ``text`` (nested braces handled), in order."""
+    found, start = [], text.find("\\boxed{")
+    while start != -1:
+        depth, i = 1, start + len("\\boxed{")
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            found.append(text[start + len("\\boxed{") : i - 1].strip())
+        start = text.find("\\boxed{", i if depth == 0 else start + 1)
+    return found
+
+
+def _parse_math(text: str) -> list:
+    # math-verify times out through signal.alarm, which only works in the main thread (where
+    # TRL's GRPOTrainer calls synchronous rewards). Elsewhere the timeout must be disabled, and a
+    # pathological answer such as 9^{9^{9^9}} can then run for minutes.
+    timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+    if "\\boxed" not in text and "$" not in text:
+        text = f"\\boxed{{{text}}}"
+    return parse(text, parsing_timeout=timeout)
+
+
+def _verify(gold: list, pred: list) -> bool:
+    timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
+    return verify(gold, pred, timeout_seconds=timeout)
+
+
+def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float | None]:
+    """1.0 when the boxed answer after ``</think>`` is mathematically equal to ``answer``.
+
+    Every distinct ``\\boxed{}`` in the answer part must verify, so hedging between different
+    answers scores 0, while repeating one answer (even in another form) does not. No box, or a
+    box only inside the thinking, scores 0. A row whose ``answer`` is None or does not parse to a
+    mathematical object gets None. Each parse/verify is limited to MATH_TIMEOUT_S only when
+    called from the main thread (see ``_parse_math``).
+    """
+    rewards = []
+    for completion, gold_text in zip(completions, answer, strict=True):
+        gold = _parse_math(str(gold_text)) if gold_text is not None else []
+        if all(isinstance(g, str) for g in gold):  # nothing mathematical parsed
+            rewards.append(None)
+            continue
+        boxes = list(dict.fromkeys(boxed_answers(_answer(completion))))
+        ok = bool(boxes) and all(
+            len(box) <= MAX_ANSWER_CHARS and _verify(gold, _parse_math(f"\\boxed{{{box}}}")) for box in boxes
+        )
+        rewards.append(float(ok))
+    return rewards
+
+
+def _label(info: str) -> str:
+    return (info.split() or [""])[0].lower()
+
+
+def last_code_block(text: str) -> str | None:
+    """The last fenced block labelled python/py or unlabelled, else None."""
+    blocks = [m.group(2) for m in _FENCE_RE.finditer(text) if _label(m.group(1)) in _PYTHON_LABELS]
+    return blocks[-1] if blocks else None
+
+
+def code_execution_reward(prompts, completions, tests, entry_point=None, **kwargs) -> list[float | None]:
+    """1.0 when the last Python code block of the answer passes ``tests`` in the sandbox.
+
+    ``tests`` is Python source with asserts; when it defines ``check(candidate)`` and the row has
+    an ``entry_point``, ``check(<entry_point>)`` is appended (HumanEval style). Rows whose tests
+    are None get None; answers without a code block score 0.
+    """
+    entry_points = entry_point if entry_point is not None else [None] * len(completions)
+    rewards: list[float | None] = []
+    jobs, slots = [], []
+    for completion, test, entry in zip(completions, tests, entry_points, strict=True):
+        code = last_code_block(_answer(completion)) if test is not None else None
+        rewards.append(None if test is None else 0.0)
+        if code is None:
+            continue
+        if entry and re.search(r"^def check\(", test, re.MULTILINE):
+            if not entry.isidentifier():
+                raise ValueError(f"entry_point must be a Python identifier, got {entry!r}")
+            test = f"{test}\n\ncheck({entry})\n"
+        jobs.append((code, test))
+        slots.append(len(rewards) - 1)
+    for slot, result in zip(slots, run_many(jobs, timeout_s=CODE_TIMEOUT_S), strict=True):
+        rewards[slot] = float(result.passed)
+    return rewards
+
+
+def _well_formed(text: str) -> bool:
+    thinking, answer = split_thinking(text)
+    return (
+        completion_mode(text) is not None
+        and THINK_OPEN not in thinking
+        and THINK_OPEN not in answer
+        and THINK_CLOSE not in answer
+        and bool(answer)
+    )
+
+
+def think_format_reward(prompts, completions, **kwargs) -> list[float]:
+    """1.0 for one leading ``<think>...</think>`` block (possibly empty) then a non-empty answer
+    free of think tags; else 0.0."""
+    return [float(_well_formed(completion_text(c))) for c in completions]
+
+
+def mode_adherence_reward(prompts, completions, mode, **kwargs) -> list[float | None]:
+    """1.0 when a well-formed completion uses the requested mode: 'think' needs a non-empty
+    think block, 'no_think' the empty one. Rows with mode None get None."""
+    rewards = []
+    for completion, want in zip(completions, mode, strict=True):
+        if want is None:
+            rewards.append(None)
+            continue
+        if want not in ("think", "no_think"):
+            raise ValueError(f"mode must be 'think', 'no_think' or None, got {want!r}")
+        text = completion_text(completion)
+        rewards.append(float(_well_formed(text) and completion_mode(text) == want))
+    return rewards
+
+
+def instruction_reward(prompts, completions, constraints, **kwargs) -> list[float | None]:
+    """Share of the row's constraints (JSON string or list) that the answer part obeys.
+
+    Rows with constraints None get None; a completion whose think block never closes scores 0.
+    """
+    rewards = []
+    for completion, row in zip(completions, constraints, strict=True):
+        if row is None:
+            rewards.append(None)
+            continue
+        text = completion_text(completion)
+        thinking, answer = split_thinking(text)
+        unclosed = thinking is not None and THINK_CLOSE not in text
+        rewards.append(0.0 if unclosed else share_followed(answer, row))
+    return rewards
+
+
+def overlong_reward(max_completion_len: int, soft_punish_cache: int) -> Callable:
+    """DAPO's soft overlong punishment (TRL's implementation); it reads ``completion_ids``."""
+    return get_soft_overlong_punishment(max_completion_len, soft_punish_cache)
+
+
+REWARD_FUNCTIONS: dict[str, Callable] = {
+    "math_accuracy": math_accuracy_reward,
+    "code_execution": code_execution_reward,
+    "think_format": think_format_reward,
+    "mode_adherence": mode_adherence_reward,
+    "instruction": instruction_reward,
+}
+
+
+def get_reward_functions(names: list[str]) -> list[Callable]:
+    """Look reward functions up by registry name; unknown names raise ValueError."""
+    unknown = [n for n in names if n not in REWARD_FUNCTIONS]
+    if unknown:
+        raise ValueError(f"unknown reward function(s) {unknown}; known: {sorted(REWARD_FUNCTIONS)}")
+    return [REWARD_FUNCTIONS[n] for n in names]

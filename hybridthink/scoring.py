@@ -1,0 +1,29 @@
+"""Grade toy-world items: each family's grader is the same function its RL reward uses."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .rewards import code_execution_reward, instruction_reward, math_accuracy_reward
+
+GRADERS = {
+    "arithmetic": (math_accuracy_reward, ("answer",)),
+    "code": (code_execution_reward, ("tests",)),
+    "instruction": (instruction_reward, ("constraints",)),
+}
+
+
+def score_items(items: list[dict], texts: list[str]) -> list[float]:
+    """Correctness in [0, 1] of each completion text for its item (None from a grader counts 0)."""
+    by_family: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        if item["family"] not in GRADERS:
+            raise ValueError(f"item {item.get('id')}: no grader for family {item['family']!r}; known: {sorted(GRADERS)}")
+        by_family[item["family"]].append(i)
+    scores = [0.0] * len(items)
+    for family, idx in by_family.items():
+        fn, keys = GRADERS[family]
+        kwargs = {k: [items[i][k] for i in idx] for k in keys}
+        for i, s in zip(idx, fn([None] * len(idx), [texts[i] for i in idx], **kwargs)):
+            scores[i] = float(s or 0.0)
+    return scores

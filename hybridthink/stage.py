@@ -1,0 +1,106 @@
+"""What every stage entry point shares: the CLI, parent validation, resume and the handoff."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers.trainer_utils import get_last_checkpoint
+
+from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
+from .recipe import RecipeError, load_recipe
+
+
+@dataclass
+class StageContext:
+    name: str
+    recipe: dict
+    recipe_path: str | None
+    parent: Path | None
+    parent_manifest: dict | None
+    output: Path
+
+    @property
+    def world(self) -> Path:
+        """The toy world's data directory, carried forward through the manifests."""
+        return resolve_from(self.parent, self.parent_manifest["world"])
+
+    @property
+    def trainer_dir(self) -> Path:
+        return self.output / "trainer"
+
+    def resume_checkpoint(self) -> str | None:
+        """The last trainer checkpoint of a killed run of this stage, if any."""
+        if self.trainer_dir.is_dir():
+            return get_last_checkpoint(str(self.trainer_dir))
+        return None
+
+
+def parse_args(description: str, argv: list[str] | None = None, needs_parent: bool = True) -> argparse.Namespace:
+    """The command line every stage takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", help="recipe YAML of this stage")
+    if needs_parent:
+        p.add_argument("--parent", required=True, help="directory of the previous stage's handoff")
+    p.add_argument("--output", required=True, help="directory to write this stage's checkpoint and handoff.json")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key, e.g. trainer.max_steps=5")
+    p.add_argument("--force", action="store_true", help="run again even if the output holds a complete handoff")
+    return p.parse_args(argv)
+
+
+def open_stage(name: str, args: argparse.Namespace, defaults: dict, parent_stages: tuple[str, ...] | None) -> StageContext | None:
+    """Validate the parent and recipe; return None when the output already holds a finished stage."""
+    output = Path(args.output)
+    if (output / "handoff.json").is_file() and not args.force:
+        if read_manifest(output).get("status") == "complete":
+            print(f"[{name}] {output} already holds a complete handoff; skipping (use --force to redo)")
+            return None
+    parent = Path(args.parent) if getattr(args, "parent", None) else None
+    manifest = validate_parent(parent, parent_stages) if parent is not None else None
+    recipe = load_recipe(args.config, defaults, args.set)
+    output.mkdir(parents=True, exist_ok=True)
+    return StageContext(name, recipe, args.config, parent, manifest, output)
+
+
+def device_defaults() -> dict:
+    """Trainer arguments that depend on the hardware: CPU with fp32, or GPU with bf16."""
+    gpu = torch.cuda.is_available()
+    cpu_only = {} if gpu else {"use_cpu": True, "activation_checkpointing": False}
+    return {"bf16": gpu, "report_to": "none", "save_total_limit": 1, "seed": 0, **cpu_only}
+
+
+def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: dict, base_model: str | None = None,
+                 world: Path | None = None) -> dict:
+    """Save the checkpoint and tokenizer, drop trainer checkpoints, and write the manifest."""
+    model.save_pretrained(ctx.output)
+    tokenizer.save_pretrained(ctx.output)
+    shutil.rmtree(ctx.trainer_dir, ignore_errors=True)
+    manifest = write_manifest(
+        ctx.output,
+        stage=ctx.name,
+        parent=ctx.parent,
+        base_model=base_model or ctx.parent_manifest["base_model"],
+        config={"recipe": ctx.recipe_path, "resolved": ctx.recipe},
+        data=data,
+        metrics=metrics,
+        world=world or (ctx.world if ctx.parent_manifest else None),
+    )
+    print(f"[{ctx.name}] wrote {ctx.output}/handoff.json")
+    print(json.dumps(metrics, indent=2, default=str))
+    return manifest
+
+
+def run_main(main, argv: list[str] | None = None) -> None:
+    """Run a stage's main, turning recipe, data and handoff errors into one clear line and exit 2."""
+    from .jsonl import DataError
+
+    try:
+        main(argv)
+    except (RecipeError, HandoffError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

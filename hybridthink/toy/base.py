@@ -1,0 +1,150 @@
+"""Build the toy world and its base model: world JSONL, tokenizer, and a tiny pretrained Qwen3.
+
+    python -m hybridthink.toy.base --config recipes/toy/base.yaml --output runs/toy/base
+
+The pretrained model is cached under ``$HYBRIDTHINK_CACHE`` (default ``~/.cache/hybridthink``)
+by a hash of its recipe and of the toy-world code, so a second run reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+from trl import SFTConfig, SFTTrainer
+
+from ..jsonl import file_sha256, write_jsonl
+from ..recipe import OPEN, trainer_config
+from ..stage import StageContext, device_defaults, finish_stage, open_stage, parse_args, run_main
+from .tokenizer import build_tokenizer
+from .world import FAMILIES, SPLITS, generate_world, pretraining_corpus
+
+DEFAULTS = {
+    "world": {
+        "seed": 0,
+        "families": list(FAMILIES),
+        "difficulties": [1, 2, 3, 4],
+        "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 40},
+        "worked_share": 0.5,
+    },
+    "tokenizer": {"vocab_size": 700},
+    "model": {
+        "hidden_size": 192,
+        "intermediate_size": 512,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 48,
+        "max_position_embeddings": 1024,
+    },
+    "trainer": OPEN,
+}
+TRAINER_DEFAULTS = {
+    "max_steps": 140,
+    "per_device_train_batch_size": 32,
+    "learning_rate": 2e-3,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 20,
+    "weight_decay": 0.01,
+    "max_length": 192,
+    "packing": True,
+    "packing_strategy": "wrapped",
+    "logging_steps": 25,
+    "save_steps": 100,
+    "dataset_text_field": "text",
+}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("HYBRIDTHINK_CACHE", Path.home() / ".cache" / "hybridthink"))
+
+
+def fingerprint(recipe: dict) -> str:
+    """Hash of the recipe and the toy-world source: what decides the base model's weights."""
+    h = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(source.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def write_world(recipe: dict, world_dir: Path) -> dict:
+    """Generate every split and write it as JSONL; return the manifest's data entries."""
+    w = recipe["world"]
+    splits = generate_world(w["sizes"], w["families"], w["difficulties"], w["seed"])
+    data = {}
+    for split in ("pretrain", *SPLITS):
+        path = world_dir / f"{split}.jsonl"
+        rows = write_jsonl(path, splits[split])
+        data[split] = {"path": path, "rows": rows, "sha256": file_sha256(path)}
+    return data
+
+
+def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) -> dict:
+    """Train the tokenizer and pretrain a tiny Qwen3 on raw toy text with TRL's SFTTrainer."""
+    texts = list(pretraining_corpus(world_rows, recipe["world"]["worked_share"], recipe["world"]["seed"]))
+    tokenizer = build_tokenizer(texts, recipe["tokenizer"]["vocab_size"])
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+        **recipe["model"],
+    )
+    model = Qwen3ForCausalLM(config)
+    args = trainer_config(SFTConfig, recipe["trainer"], {**device_defaults(), **TRAINER_DEFAULTS, "output_dir": str(resume_dir)})
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts}), processing_class=tokenizer)
+    start = time.time()
+    result = trainer.train(resume_from_checkpoint=_last(resume_dir))
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "train_loss": result.training_loss,
+        "final_logged_loss": losses[-1] if losses else None,
+        "steps": result.global_step,
+        "seconds": round(time.time() - start, 1),
+        "documents": len(texts),
+    }
+
+
+def _last(directory: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(directory)) if directory.is_dir() else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args("Build the toy world and its pretrained base model.", argv, needs_parent=False)
+    ctx: StageContext | None = open_stage("base", args, DEFAULTS, None)
+    if ctx is None:
+        return
+    world_dir = ctx.output / "world"
+    data = write_world(ctx.recipe, world_dir)
+    key = fingerprint(ctx.recipe)
+    cached = cache_root() / f"toy-base-{key}"
+    if (cached / "pretrain.json").is_file():
+        print(f"[base] reusing cached base model {cached}")
+    else:
+        rows = [json.loads(line) for line in (world_dir / "pretrain.jsonl").open()]
+        tmp = cached.with_name(cached.name + ".partial")
+        stats = pretrain(ctx.recipe, rows, tmp, cache_root() / f"toy-base-{key}.trainer")
+        (tmp / "pretrain.json").write_text(json.dumps(stats, indent=2))
+        shutil.rmtree(cached, ignore_errors=True)
+        tmp.rename(cached)
+    model = AutoModelForCausalLM.from_pretrained(cached)
+    tokenizer = AutoTokenizer.from_pretrained(cached)
+    stats = json.loads((cached / "pretrain.json").read_text())
+    finish_stage(ctx, model, tokenizer, data=data, metrics={"pretrain": stats}, base_model=f"toy-base-{key}", world=world_dir)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,50 @@
+"""A small byte-level BPE tokenizer for the toy world, with Qwen3's special tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from ..chat_template import install_chat_template
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# As in Qwen3, these are added tokens that are *not* special: decoding keeps them.
+ADDED_TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+
+
+# Words of the chat format, so that BPE learns merges for them even from raw pretraining text.
+CHAT_WORDS = "system\nuser\nassistant\n /think /no_think tool_call tool_response"
+
+
+def _with_chat_words(texts: Iterable[str]) -> Iterable[str]:
+    for i, text in enumerate(texts):
+        yield text
+        if i < 2000:
+            yield CHAT_WORDS
+
+
+def build_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE (single digits kept as tokens) and wrap it for transformers."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_with_chat_words(texts), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        additional_special_tokens=[],
+    )
+    fast.add_tokens(ADDED_TOKENS, special_tokens=False)
+    return install_chat_template(fast)

@@ -1,0 +1,107 @@
+"""Generate the toy world's splits, its pretraining corpus and its noisy long-CoT teacher."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+from . import arithmetic, code_tasks, instructions
+
+FAMILIES = {"arithmetic": arithmetic, "code": code_tasks, "instruction": instructions}
+SPLITS = ("eval", "stage1", "stage2", "stage3", "stage4")
+
+
+def _check_families(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown toy family {unknown}; known: {sorted(FAMILIES)}")
+
+
+def generate_items(family: str, n: int, seed: int, difficulties: list[int], exclude: set[str],
+                   distinct: bool = True) -> list[dict]:
+    """``n`` items of one family, cycling through ``difficulties``, never a prompt in ``exclude``;
+    with ``distinct`` no prompt repeats either."""
+    _check_families([family])
+    rng = random.Random(f"{family}-{seed}")
+    items, seen, misses = [], set(exclude), 0
+    while len(items) < n:
+        # When the easy end runs out of distinct prompts, the next-harder difficulty fills in.
+        difficulty = difficulties[min(len(difficulties) - 1, (len(items) % len(difficulties)) + misses // 50)]
+        item = FAMILIES[family].make_item(rng, difficulty)
+        if item["prompt"] in seen:
+            misses += 1
+            if misses > 50 * len(difficulties):
+                raise RuntimeError(f"could only make {len(items)} distinct {family} items of {n} asked for")
+            continue
+        misses = 0
+        if distinct:
+            seen.add(item["prompt"])
+        items.append(item)
+    return items
+
+
+def generate_world(sizes: dict[str, int], families: list[str], difficulties: list[int], seed: int) -> dict[str, list[dict]]:
+    """All splits, disjoint by prompt; ``sizes`` counts items per family per split."""
+    _check_families(families)
+    unknown = sorted(set(sizes) - set(SPLITS) - {"pretrain"})
+    if unknown:
+        raise ValueError(f"unknown split {unknown} in world sizes; known: {['pretrain', *SPLITS]}")
+    world, used = {}, set()
+    for split_index, split in enumerate((*SPLITS, "pretrain")):
+        rows = []
+        for family in families:
+            # Pretraining text may repeat itself but never holds an item of another split.
+            batch = generate_items(family, sizes.get(split, 0), seed * 100 + split_index, difficulties, used,
+                                   distinct=split != "pretrain")
+            used.update(item["prompt"] for item in batch)
+            rows.extend(batch)
+        random.Random(seed + split_index).shuffle(rows)
+        for i, row in enumerate(rows):
+            row["id"] = f"{split}-{i:05d}"
+        world[split] = rows
+    return world
+
+
+def pretraining_text(item: dict, worked: bool) -> str:
+    """Raw (non-chat) text a base model sees: a direct answer or a worked solution."""
+    if worked:
+        return f"Question: {item['prompt']}\nLet me think step by step.\n{item['thinking']}\nAnswer: {item['response']}"
+    return f"Question: {item['prompt']}\nAnswer: {item['response']}"
+
+
+def direct_prompt(item: dict) -> str:
+    """The raw prompt that asks a base model for an answer without chain of thought."""
+    return f"Question: {item['prompt']}\nAnswer:"
+
+
+def pretraining_corpus(items: list[dict], worked_share: float, seed: int) -> Iterator[str]:
+    """Yield one document per item, a ``worked_share`` of them with their worked solution."""
+    rng = random.Random(seed)
+    for item in items:
+        yield pretraining_text(item, rng.random() < worked_share)
+
+
+def _repeat_a_line(thinking: str, rng: random.Random, times: int = 6) -> str:
+    lines = thinking.split("\n")
+    i = rng.randrange(len(lines))
+    return "\n".join(lines[: i + 1] + [lines[i]] * times + lines[i + 1 :])
+
+
+def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.Random) -> list[dict]:
+    """``n`` long-CoT candidates for an item, with realistic defects at the rates in ``noise``.
+
+    Defects: ``wrong_answer`` (a consistent slip), ``repetition`` (a line repeated many times).
+    Each candidate records the defect it was given, so tests can check the filters.
+    """
+    module = FAMILIES[item["family"]]
+    out = []
+    for _ in range(n):
+        thinking, response, defect = item["thinking"], item["response"], None
+        if rng.random() < noise.get("wrong_answer", 0.0):
+            thinking, response = module.corrupt(item, rng)
+            defect = "wrong_answer"
+        if rng.random() < noise.get("repetition", 0.0):
+            thinking = _repeat_a_line(thinking, rng)
+            defect = defect or "repetition"
+        out.append({"thinking": thinking, "response": response, "defect": defect})
+    return out

@@ -1,0 +1,63 @@
+"""Run TRL's SFTTrainer and GRPOTrainer for a stage, with recipe-checked arguments and resume."""
+
+from __future__ import annotations
+
+import statistics
+
+from datasets import Dataset
+from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
+
+from .recipe import RecipeError, trainer_config
+from .rewards import get_reward_functions
+from .stage import StageContext, device_defaults
+
+
+def _resume(ctx: StageContext) -> str | None:
+    checkpoint = ctx.resume_checkpoint()
+    if checkpoint:
+        print(f"[{ctx.name}] resuming from {checkpoint}")
+    return checkpoint
+
+
+def _args(cls, ctx: StageContext, defaults: dict):
+    base = {**device_defaults(), **defaults, "output_dir": str(ctx.trainer_dir)}
+    return trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
+
+
+def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict) -> dict:
+    """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``)."""
+    trainer = SFTTrainer(model=model, args=_args(SFTConfig, ctx, defaults), train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer)
+    result = trainer.train(resume_from_checkpoint=_resume(ctx))
+    return {"loss": result.training_loss, "steps": result.global_step}
+
+
+def _curve(history: list[dict], key: str) -> list[float]:
+    return [row[key] for row in history if key in row]
+
+
+def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict) -> dict:
+    """GRPO on prompt rows whose extra columns feed the reward functions; return reward curves."""
+    try:
+        funcs = get_reward_functions(reward_names)
+    except ValueError as err:
+        raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'rewards': {err}") from None
+    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),
+                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+    result = trainer.train(resume_from_checkpoint=_resume(ctx))
+    history = trainer.state.log_history
+    reward = _curve(history, "reward")
+    third = max(1, len(reward) // 3)
+    metrics = {
+        "steps": result.global_step,
+        "reward_curve": reward,
+        "reward_first_third": statistics.fmean(reward[:third]) if reward else None,
+        "reward_last_third": statistics.fmean(reward[-third:]) if reward else None,
+        "entropy_curve": _curve(history, "entropy"),
+        "frac_reward_zero_std_curve": _curve(history, "frac_reward_zero_std"),
+    }
+    for name in reward_names:
+        key = next((k for k in (history[-1] if history else {}) if k.startswith("rewards/") and name in k and k.endswith("/mean")), None)
+        if key:
+            metrics[f"{name}_curve"] = _curve(history, key)
+    return metrics

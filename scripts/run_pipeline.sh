@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Base + the four stages + evaluation after each, then the report card.
+#   scripts/run_pipeline.sh [RECIPE_DIR] [RUN_DIR] [--set key=value ...]   (defaults: recipes/toy runs/toy)
+# Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2).
+# A finished stage is skipped when run again; a killed one resumes from its last trainer checkpoint.
+set -euo pipefail
+here="$(dirname "$0")"
+source "$here/_launch.sh"
+recipes="${1:-$ROOT/recipes/toy}"; run="${2:-$ROOT/runs/toy}"
+shift $(( $# < 2 ? $# : 2 ))
+start=$(date +%s)
+"$here/base.sh" "$recipes" "$run/base"
+"$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" ${EVAL_ARGS:-}
+parent="$run/base"
+for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:stage4_general_rl; do
+  n="${stage%%:*}"; name="${stage#*:}"
+  "$here/stage$n.sh" "$recipes" "$parent" "$run/$name" "$@"
+  "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" ${EVAL_ARGS:-}
+  parent="$run/$name"
+done
+"$PYTHON" -m hybridthink.report "$run" --wall-seconds $(( $(date +%s) - start ))

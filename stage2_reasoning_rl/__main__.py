@@ -1,0 +1,77 @@
+"""Stage 2 — reasoning RL: GRPO on verifiable math and code, queries chosen by learnability.
+
+    python -m stage2_reasoning_rl --config recipes/toy/stage2.yaml --parent runs/toy/stage1_cold_start --output runs/toy/stage2_reasoning_rl
+    (or scripts/stage2.sh, which wraps it in `accelerate launch`)
+"""
+
+from __future__ import annotations
+
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.recipe import OPEN
+from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
+from hybridthink.training import run_grpo
+
+from .learnability import pass_rates, select_learnable
+
+STAGE = "stage2_reasoning_rl"
+DEFAULTS = {
+    "data": {"split": "stage2", "families": ["arithmetic", "code"], "max_queries": 256},
+    "learnability": {"enabled": True, "k": 4, "temperature": 1.0, "max_new_tokens": 200, "batch_size": 64, "seed": 0},
+    "rewards": ["math_accuracy", "code_execution", "think_format"],
+    "trainer": OPEN,
+}
+TRAINER_DEFAULTS = {
+    "max_steps": 20,
+    "per_device_train_batch_size": 16,
+    "num_generations": 8,
+    "max_completion_length": 200,
+    "learning_rate": 2e-4,
+    "lr_scheduler_type": "constant",
+    "beta": 0.0,
+    "temperature": 1.0,
+    "logging_steps": 1,
+    "save_steps": 10,
+}
+ITEM_KEYS = ("id", "family", "prompt")
+
+
+def grpo_row(item: dict) -> dict:
+    """A conversational GRPO prompt with the columns the reward functions read."""
+    return {
+        "prompt": [{"role": "user", "content": item["prompt"]}],
+        "family": item["family"],
+        "answer": item.get("answer"),
+        "tests": item.get("tests"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    ctx = open_stage(STAGE, args, DEFAULTS, ("stage1_cold_start",))
+    if ctx is None:
+        return
+    r = ctx.recipe
+    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
+    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    items = [it for it in read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS) if it["family"] in r["data"]["families"]]
+    items = items[: r["data"]["max_queries"]]
+    selection = {"candidates": len(items), "kept": len(items)}
+    if r["learnability"]["enabled"]:
+        lc = r["learnability"]
+        rates = pass_rates(model, tokenizer, items, lc["k"], lc["max_new_tokens"], lc["temperature"], lc["batch_size"], lc["seed"])
+        items, selection = select_learnable(items, rates)
+    print(f"[{STAGE}] query selection: {selection}")
+    if not items:
+        raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
+    data_path = ctx.output / "data" / "queries.jsonl"
+    write_jsonl(data_path, items)
+    rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
+    print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
+    finish_stage(ctx, model, tokenizer, data={"queries": {"path": data_path, "rows": len(items), "sha256": file_sha256(data_path)}},
+                 metrics={"query_selection": selection, "train": rl})
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,68 @@
+"""Stage 3 — thinking mode fusion: continual SFT on thinking and non-thinking data with flags.
+
+    python -m stage3_mode_fusion --config recipes/toy/stage3.yaml --parent runs/toy/stage2_reasoning_rl --output runs/toy/stage3_mode_fusion
+    (or scripts/stage3.sh, which wraps it in `accelerate launch`)
+"""
+
+from __future__ import annotations
+
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.recipe import OPEN
+from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
+from hybridthink.training import run_sft
+
+from .fusion_data import fusion_rows, rejection_sample
+
+STAGE = "stage3_mode_fusion"
+DEFAULTS = {
+    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 400},
+    "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
+                           "max_line_repeats": 2},
+    "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
+            "hard_switch_share": 0.2, "multi_turn_share": 0.2, "seed": 0},
+    "trainer": OPEN,
+}
+TRAINER_DEFAULTS = {
+    "max_steps": 60,
+    "per_device_train_batch_size": 16,
+    "learning_rate": 5e-4,
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 5,
+    "max_length": 512,
+    "assistant_only_loss": True,
+    "logging_steps": 10,
+    "save_steps": 30,
+}
+ITEM_KEYS = ("id", "family", "prompt", "response")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    ctx = open_stage(STAGE, args, DEFAULTS, ("stage2_reasoning_rl",))
+    if ctx is None:
+        return
+    r = ctx.recipe
+    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
+    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", ITEM_KEYS)[: r["data"]["max_queries"]]
+    direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", ITEM_KEYS)
+    rs = r["rejection_sampling"]
+    thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
+                                          rs["batch_size"], rs["seed"], rs["max_line_repeats"])
+    print(f"[{STAGE}] rejection sampling: {rs_stats}")
+    rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
+    print(f"[{STAGE}] fusion mix: {mix_counts}")
+    if not rows:
+        raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
+    data_path = ctx.output / "data" / "fusion.jsonl"
+    write_jsonl(data_path, rows)
+    train = run_sft(ctx, model, tokenizer, [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows],
+                    TRAINER_DEFAULTS)
+    finish_stage(ctx, model, tokenizer, data={"fusion": {"path": data_path, "rows": len(rows), "sha256": file_sha256(data_path)}},
+                 metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train})
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,61 @@
+"""Stage 4 — general RL: GRPO over tasks in both modes, rewarding correctness, mode adherence
+and instruction following.
+
+    python -m stage4_general_rl --config recipes/toy/stage4.yaml --parent runs/toy/stage3_mode_fusion --output runs/toy/stage4_general_rl
+    (or scripts/stage4.sh, which wraps it in `accelerate launch`)
+"""
+
+from __future__ import annotations
+
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.recipe import OPEN
+from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
+from hybridthink.training import run_grpo
+
+from .prompts import rl_rows
+
+STAGE = "stage4_general_rl"
+DEFAULTS = {
+    "data": {"split": "stage4", "max_prompts": 256},
+    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "seed": 0},
+    "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
+    "trainer": OPEN,
+}
+TRAINER_DEFAULTS = {
+    "max_steps": 20,
+    "per_device_train_batch_size": 16,
+    "num_generations": 8,
+    "max_completion_length": 200,
+    "learning_rate": 1e-4,
+    "lr_scheduler_type": "constant",
+    "beta": 0.0,
+    "temperature": 1.0,
+    "logging_steps": 1,
+    "save_steps": 10,
+}
+ITEM_KEYS = ("id", "family", "prompt")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    ctx = open_stage(STAGE, args, DEFAULTS, ("stage3_mode_fusion",))
+    if ctx is None:
+        return
+    r = ctx.recipe
+    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
+    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    items = read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS)[: r["data"]["max_prompts"]]
+    rows, counts = rl_rows(items, r["modes"]["no_think_share"], r["modes"]["think_flag_share"], r["modes"]["seed"])
+    print(f"[{STAGE}] prompts by task/mode: {counts}")
+    data_path = ctx.output / "data" / "prompts.jsonl"
+    write_jsonl(data_path, rows)
+    rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)
+    print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
+    finish_stage(ctx, model, tokenizer, data={"prompts": {"path": data_path, "rows": len(rows), "sha256": file_sha256(data_path)}},
+                 metrics={"prompts": counts, "train": rl})
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,98 @@
+"""The whole pipeline on the smallest recipe: base + four stages + evaluation + report, through
+the real launch scripts (accelerate launch), real TRL trainers and real handoff directories."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from hybridthink.chat_template import HYBRID_TEMPLATE
+from hybridthink.handoff import manifest_sha256, validate_parent
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusion", "stage4_general_rl"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, env):
+    run = tmp_path_factory.mktemp("smoke")
+    proc = subprocess.run(["bash", "scripts/run_pipeline.sh", "recipes/smoke", str(run)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return run, proc
+
+
+def test_manifest_chain_links_every_stage(smoke_run):
+    run, _ = smoke_run
+    for parent, child in zip(STAGES, STAGES[1:]):
+        manifest = validate_parent(run / child, child)
+        assert (run / child / manifest["parent"]["path"]).resolve() == (run / parent).resolve()
+        assert manifest["parent"]["sha256"] == manifest_sha256(run / parent)
+        assert manifest["base_model"].startswith("toy-base-")
+        for entry in manifest["data"].values():
+            assert (run / child / entry["path"]).is_file() and entry["rows"] > 0
+    stage1 = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())
+    curation = stage1["metrics"]["curation"]
+    assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
+
+
+def test_checkpoints_load_with_the_hybrid_template(smoke_run):
+    run, _ = smoke_run
+    final = run / "stage4_general_rl"
+    AutoModelForCausalLM.from_pretrained(final)
+    assert AutoTokenizer.from_pretrained(final).chat_template == HYBRID_TEMPLATE
+
+
+def test_report_has_every_stage_and_mode(smoke_run):
+    run, proc = smoke_run
+    report = json.loads((run / "report.json").read_text())
+    assert list(report["stages"]) == STAGES and report["missing"] == []
+    for stage in STAGES:
+        for mode in ("think", "no_think"):
+            row = report["stages"][stage][mode]
+            assert row["n"] == 12
+            assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["adherence"] <= 1.0 and row["mean_tokens"] > 0
+    md = (run / "report.md").read_text()
+    assert "| stage4_general_rl | think |" in md and "| stage4_general_rl | no_think |" in md
+    assert "stage4_general_rl" in proc.stdout
+
+
+def test_finished_stages_are_skipped_on_rerun(smoke_run, env):
+    run, _ = smoke_run
+    proc = subprocess.run(["bash", "scripts/stage2.sh", "recipes/smoke", str(run / "stage1_cold_start"),
+                           str(run / "stage2_reasoning_rl")], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "already holds a complete handoff" in proc.stdout
+
+
+def test_killed_stage_resumes_from_its_last_checkpoint(smoke_run, tmp_path, env):
+    run, _ = smoke_run
+    out = tmp_path / "stage1"
+    cmd = [sys.executable, "-m", "stage1_cold_start", "--config", "recipes/smoke/stage1.yaml",
+           "--parent", str(run / "base"), "--output", str(out),
+           "--set", "trainer.max_steps=40", "--set", "trainer.save_steps=2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "trainer").glob("checkpoint-*/trainer_state.json")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "handoff.json").exists(), "the stage finished before it could be killed"
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming from" in done.stdout and "checkpoint-" in done.stdout
+    assert validate_parent(out)["metrics"]["train"]["steps"] == 40

@@ -1,0 +1,39 @@
+"""Recipes: strict keys, overrides, YAML numbers, TRL argument checking."""
+
+import pytest
+from trl import SFTConfig
+
+from hybridthink.recipe import OPEN, RecipeError, load_recipe, trainer_config
+
+DEFAULTS = {"data": {"split": "stage1", "max_samples": 10}, "trainer": OPEN}
+
+
+def test_recipe_merges_over_defaults_and_parses_floats(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("data:\n  max_samples: 3\ntrainer:\n  learning_rate: 3e-4\n")
+    recipe = load_recipe(path, DEFAULTS, ["data.split=stage9", "trainer.max_steps=2"])
+    assert recipe == {"data": {"split": "stage9", "max_samples": 3}, "trainer": {"learning_rate": 3e-4, "max_steps": 2}}
+    assert DEFAULTS["data"]["max_samples"] == 10, "defaults must not be mutated"
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("data:\n  max_sample: 3\n")
+    with pytest.raises(RecipeError, match=r"bad\.yaml: unknown recipe key 'data\.max_sample'.*max_samples"):
+        load_recipe(path, DEFAULTS)
+
+
+def test_unknown_override_and_missing_file(tmp_path):
+    with pytest.raises(RecipeError, match="unknown recipe key 'datum'"):
+        load_recipe(None, DEFAULTS, ["datum.x=1"])
+    with pytest.raises(RecipeError, match="not of the form"):
+        load_recipe(None, DEFAULTS, ["nonsense"])
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        load_recipe(tmp_path / "nope.yaml", DEFAULTS)
+
+
+def test_unknown_trainer_key_is_named(tmp_path):
+    with pytest.raises(RecipeError, match=r"trainer\.learning_rat\b"):
+        trainer_config(SFTConfig, {"learning_rat": 1.0}, {"output_dir": str(tmp_path)}, "stage1.yaml")
+    args = trainer_config(SFTConfig, {"max_steps": 7}, {"output_dir": str(tmp_path), "use_cpu": True, "bf16": False})
+    assert args.max_steps == 7

@@ -1,0 +1,195 @@
+"""Reward functions: real math-verify, real sandbox runs, TRL's calling convention."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from hybridthink.rewards import (
+    REWARD_FUNCTIONS,
+    boxed_answers,
+    code_execution_reward,
+    get_reward_functions,
+    instruction_reward,
+    math_accuracy_reward,
+    mode_adherence_reward,
+    overlong_reward,
+    think_format_reward,
+)
+
+TRL_EXTRAS = {"trainer_state": None, "log_extra": None, "log_metric": None, "completion_ids": None, "other": []}
+
+
+def think(thinking: str, answer: str) -> str:
+    return f"<think>\n{thinking}\n</think>\n\n{answer}"
+
+
+def math(completions, answers):
+    return math_accuracy_reward(["q"] * len(completions), completions, answer=answers, **TRL_EXTRAS)
+
+
+# --- math_accuracy ---------------------------------------------------------------------------
+
+
+def test_boxed_answers_handles_nested_braces():
+    assert boxed_answers(r"a \boxed{\frac{1}{2}} b \boxed{x^{2}}") == [r"\frac{1}{2}", "x^{2}"]
+    assert boxed_answers(r"\boxed{unclosed") == []
+
+
+def test_math_correct_and_wrong():
+    completions = [think("1/3", r"So \boxed{\frac{1}{3}}."), think("1/2", r"\boxed{\frac{1}{2}}"), "\\boxed{42}"]
+    assert math(completions, [r"\frac{1}{3}", r"\frac{1}{3}", "42"]) == [1.0, 0.0, 1.0]
+
+
+def test_math_gold_formats():
+    assert math([r"\boxed{0.5}", r"\boxed{(1, 2)}", r"\boxed{x^2 + 1}"], ["$\\frac{1}{2}$", "(1,2)", "1 + x^2"]) == [
+        1.0,
+        1.0,
+        1.0,
+    ]
+
+
+def test_math_answer_only_in_thinking_scores_zero():
+    assert math([think(r"it is \boxed{7}", "It is seven.")], ["7"]) == [0.0]
+
+
+def test_math_unclosed_think_scores_zero():
+    assert math([r"<think>so \boxed{7}"], ["7"]) == [0.0]
+
+
+def test_math_hedging_scores_zero_but_restating_does_not():
+    assert math([think("", r"\boxed{7} or maybe \boxed{8}"), think("", r"\boxed{8}, no, \boxed{7}")], ["7", "7"]) == [
+        0.0,
+        0.0,
+    ]
+    assert math([think("", r"\boxed{\frac{1}{2}}, i.e. \boxed{0.5}")], ["1/2"]) == [1.0]
+
+
+def test_math_no_box_scores_zero():
+    assert math([think("", "The answer is 7.")], ["7"]) == [0.0]
+
+
+def test_math_unparseable_or_missing_gold_is_none():
+    assert math([r"\boxed{7}", r"\boxed{???}", r"\boxed{7}"], ["}{", "???", None]) == [None, None, None]
+
+
+def test_math_conversational_completions():
+    completions = [[{"role": "assistant", "content": think("", r"\boxed{12}")}]]
+    assert math(completions, ["12"]) == [1.0]
+
+
+def test_math_works_outside_the_main_thread():
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(math, [r"\boxed{3}"], ["3"]).result() == [1.0]
+
+
+# --- code_execution --------------------------------------------------------------------------
+
+TESTS = "assert add(2, 3) == 5\n"
+GOOD = "```python\ndef add(a, b):\n    return a + b\n```"
+WRONG = "```python\ndef add(a, b):\n    return a - b\n```"
+
+
+def code(completions, tests, **kwargs):
+    return code_execution_reward(["q"] * len(completions), completions, tests=tests, **kwargs, **TRL_EXTRAS)
+
+
+def test_code_pass_fail_and_missing_block():
+    completions = [think("", GOOD), think("", WRONG), think("", "def add(a, b): return a + b")]
+    assert code(completions, [TESTS] * 3) == [1.0, 0.0, 0.0]
+
+
+def test_code_uses_the_last_python_block_of_the_answer():
+    unlabelled = "```\ndef add(a, b):\n    return a + b\n```"
+    shell = "```bash\npython add.py\n```"
+    completions = [
+        think(GOOD, WRONG),  # right code only in the thinking
+        think("", f"{WRONG}\nFixed:\n{GOOD}"),
+        think("", f"{GOOD}\nOops:\n{WRONG}"),
+        think("", f"{unlabelled}\nRun it:\n{shell}"),
+    ]
+    assert code(completions, [TESTS] * 4) == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_code_rows_without_tests_are_none():
+    assert code([think("", GOOD), think("", GOOD)], [None, TESTS]) == [None, 1.0]
+
+
+def test_code_humaneval_check_with_entry_point():
+    tests = "def check(candidate):\n    assert candidate(2, 3) == 5\n"
+    assert code([think("", GOOD)], [tests], entry_point=["add"]) == [1.0]
+    with pytest.raises(ValueError, match="identifier"):
+        code([think("", GOOD)], [tests], entry_point=["add; import os"])
+
+
+def test_code_always_equal_hack_scores_zero():
+    hack = "```python\nclass A:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return A()\n```"
+    assert code([[{"role": "assistant", "content": think("", hack)}]], [TESTS]) == [0.0]
+
+
+# --- think_format / mode_adherence -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (think("reasoning", "answer"), 1.0),
+        ("<think>\n\n</think>\n\nanswer", 1.0),
+        ("  \n" + think("reasoning", "answer"), 1.0),
+        ("answer without thinking", 0.0),
+        ("<think>never closed", 0.0),
+        (think("reasoning", ""), 0.0),
+        ("preamble " + think("reasoning", "answer"), 0.0),
+        (think("a <think> b", "answer"), 0.0),
+        (think("reasoning", "answer </think>"), 0.0),
+        (think("reasoning", think("again", "answer")), 0.0),
+    ],
+)
+def test_think_format(text, expected):
+    assert think_format_reward(["q"], [text], **TRL_EXTRAS) == [expected]
+    assert think_format_reward(["q"], [[{"role": "assistant", "content": text}]]) == [expected]
+
+
+def test_mode_adherence():
+    full, empty, malformed = think("reasoning", "answer"), "<think>\n\n</think>\n\nanswer", "<think>open"
+    modes = ["think", "no_think", "no_think", "think", "think", None]
+    completions = [full, full, empty, empty, malformed, full]
+    assert mode_adherence_reward(["q"] * 6, completions, mode=modes, **TRL_EXTRAS) == [1.0, 0.0, 1.0, 0.0, 0.0, None]
+    with pytest.raises(ValueError, match="mode"):
+        mode_adherence_reward(["q"], [full], mode=["fast"])
+
+
+# --- instruction -----------------------------------------------------------------------------
+
+SHOUT = [{"type": "uppercase", "word": "hello"}, {"type": "repeat_word", "word": "HELLO", "n": 2}]
+
+
+def test_instruction_share_from_json_or_list_and_only_the_answer_counts():
+    completions = [think("hello hello", "HELLO"), think("HELLO", "HELLO HELLO"), "HELLO"]
+    rows = [json.dumps(SHOUT), SHOUT, None]
+    assert instruction_reward(["q"] * 3, completions, constraints=rows, **TRL_EXTRAS) == [0.5, 0.5, None]
+
+
+def test_instruction_unclosed_think_scores_zero():
+    vacuous = [{"type": "repeat_word", "word": "x", "n": 0}]  # an empty answer obeys it
+    assert instruction_reward(["q"], ["<think>still thinking"], constraints=[vacuous]) == [0.0]
+    assert instruction_reward(["q"], ["<think>\n\n</think>\n\n"], constraints=[vacuous]) == [1.0]
+
+
+# --- overlong and registry -------------------------------------------------------------------
+
+
+def test_overlong_reward_is_dapo_soft_punishment():
+    reward = overlong_reward(max_completion_len=100, soft_punish_cache=20)
+    assert reward.__name__
+    assert reward(completion_ids=[[1] * 50, [1] * 90, [1] * 120], **{"prompts": None}) == [0.0, -0.5, -1.0]
+
+
+def test_registry_names_and_lookup():
+    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction"}
+    assert all(f.__name__.endswith("_reward") for f in REWARD_FUNCTIONS.values())
+    assert get_reward_functions(["think_format", "math_accuracy"]) == [think_format_reward, math_accuracy_reward]
+    with pytest.raises(ValueError, match=r"'nope'.*known: \['code_execution'"):
+        get_reward_functions(["think_format", "nope"])

@@ -1,0 +1,76 @@
+"""The toy world: seeded, disjoint splits, gold answers that pass their own graders, and teacher
+defects that the stage-1 filters catch."""
+
+import random
+
+import pytest
+
+from hybridthink.jsonl import DataError, read_jsonl, write_jsonl
+from hybridthink.scoring import score_items
+from hybridthink.toy.world import FAMILIES, SPLITS, generate_world, teacher_responses
+from stage1_cold_start.filters import filter_responses, max_line_repeats, think_text
+
+SIZES = {"pretrain": 20, "stage1": 12, "stage2": 8, "stage3": 8, "stage4": 8, "eval": 8}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate_world(SIZES, list(FAMILIES), [1, 2, 3, 4], seed=0)
+
+
+def test_world_is_seeded_and_splits_are_disjoint(world):
+    again = generate_world(SIZES, list(FAMILIES), [1, 2, 3, 4], seed=0)
+    assert again == world
+    assert generate_world(SIZES, list(FAMILIES), [1, 2, 3, 4], seed=1) != world
+    prompts = {split: {it["prompt"] for it in world[split]} for split in (*SPLITS, "pretrain")}
+    for a in prompts:
+        for b in prompts:
+            if a != b:
+                assert not prompts[a] & prompts[b], f"{a} and {b} share prompts"
+    for split in SPLITS:
+        assert len(world[split]) == SIZES[split] * len(FAMILIES)
+        assert {it["family"] for it in world[split]} == set(FAMILIES)
+
+
+def test_difficulty_knob_changes_items():
+    easy = generate_world({"eval": 30}, ["arithmetic"], [1], seed=0)["eval"]
+    hard = generate_world({"eval": 30}, ["arithmetic"], [4], seed=0)["eval"]
+    assert max(int(it["answer"]) for it in easy) < 20
+    assert min(int(it["answer"]) for it in hard) >= 1000
+
+
+def test_gold_answers_pass_their_graders_in_both_modes(world):
+    items = world["eval"] + world["stage1"]
+    thinking = [think_text(it) for it in items]
+    non_thinking = ["<think>\n\n</think>\n\n" + it["response"] for it in items]
+    assert score_items(items, thinking) == [1.0] * len(items)
+    assert score_items(items, non_thinking) == [1.0] * len(items)
+    # The answer must be after </think>: the gold placed only inside the thinking earns nothing.
+    hidden = [f"<think>\n{it['response']}\n</think>\n\nI am not sure." for it in items]
+    assert score_items(items, hidden) == [0.0] * len(items)
+
+
+def test_teacher_defects_are_caught_by_the_response_filters(world):
+    items = world["stage1"]
+    rng = random.Random(0)
+    cands = [teacher_responses(it, 6, {"wrong_answer": 0.3, "repetition": 0.3}, rng) for it in items]
+    defects = [c["defect"] for cs in cands for c in cs]
+    assert defects.count("wrong_answer") > 0 and defects.count("repetition") > 0
+    kept, removed = filter_responses(items, cands, max_repeats=2)
+    assert all(cand["defect"] is None for _, cand in kept)
+    assert removed["wrong_answer"] == defects.count("wrong_answer")
+    assert removed["repetition"] == defects.count("repetition")
+    assert len(kept) == len(items) - removed["queries_with_no_passing_response"]
+    assert max_line_repeats("a\nb\na\na") == 3
+
+
+def test_malformed_jsonl_names_file_and_line(tmp_path):
+    path = tmp_path / "items.jsonl"
+    write_jsonl(path, [{"id": "a", "prompt": "x"}])
+    with path.open("a") as f:
+        f.write('{"id": "b"}\n[1, 2]\n')
+    with pytest.raises(DataError, match=r"items\.jsonl:2: missing key\(s\) \['prompt'\]"):
+        read_jsonl(path, ["id", "prompt"])
+    path.write_text('{"id": "a", "prompt": "x"}\n{not json\n')
+    with pytest.raises(DataError, match=r"items\.jsonl:2: not valid JSON"):
+        read_jsonl(path, ["id"])
