@@ -53,7 +53,7 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
     }
 
 
-def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think"), max_new_tokens: int = 256,
+def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think"), max_new_tokens: int = 200,
              batch_size: int = 64) -> tuple[dict, list[dict]]:
     """Greedy-decode every item in every mode; return (summary per mode, per-item records)."""
     summary, records = {}, []
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--items", required=True, help="JSONL of items (id, family, prompt and grader columns)")
     p.add_argument("--output", help="where to write eval.json (default: inside the model directory)")
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--max-new-tokens", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=64)
     a = p.parse_args(argv)
     evaluate_dir(a.model, a.items, a.output, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)

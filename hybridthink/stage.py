@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.trainer_utils import get_last_checkpoint
 
+from .jsonl import file_sha256, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
 from .recipe import RecipeError, load_recipe
 
@@ -33,6 +35,16 @@ class StageContext:
     @property
     def trainer_dir(self) -> Path:
         return self.output / "trainer"
+
+    def load_parent_model(self):
+        """The parent stage's checkpoint and tokenizer."""
+        return AutoModelForCausalLM.from_pretrained(self.parent), AutoTokenizer.from_pretrained(self.parent)
+
+    def write_data(self, name: str, rows: list[dict]) -> dict:
+        """Write rows to ``data/<name>.jsonl`` in the output; return its manifest data entry."""
+        path = self.output / "data" / f"{name}.jsonl"
+        write_jsonl(path, rows)
+        return {name: {"path": path, "rows": len(rows), "sha256": file_sha256(path)}}
 
     def resume_checkpoint(self) -> str | None:
         """The last trainer checkpoint of a killed run of this stage, if any."""

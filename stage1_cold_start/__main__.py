@@ -9,9 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import run_sft
@@ -72,16 +70,14 @@ def main(argv: list[str] | None = None) -> None:
     ctx = open_stage(STAGE, args, DEFAULTS, ("base",))
     if ctx is None:
         return
-    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
-    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    model, tokenizer = ctx.load_parent_model()
     rows, stats = build_sft_rows(ctx, model, tokenizer)
     for key, value in stats.items():
         print(f"[{STAGE}] {key}: {value}")
-    data_path = ctx.output / "data" / "sft.jsonl"
-    write_jsonl(data_path, rows)
+    data = ctx.write_data("sft", rows)
     train = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
     metrics = {"curation": stats, "train": train}
-    finish_stage(ctx, model, tokenizer, data={"sft": {"path": data_path, "rows": len(rows), "sha256": file_sha256(data_path)}},
+    finish_stage(ctx, model, tokenizer, data=data,
                  metrics=metrics)
 
 

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import run_grpo
@@ -24,10 +22,10 @@ DEFAULTS = {
 }
 TRAINER_DEFAULTS = {
     "max_steps": 20,
-    "per_device_train_batch_size": 16,
+    "per_device_train_batch_size": 32,
     "num_generations": 8,
     "max_completion_length": 200,
-    "learning_rate": 2e-4,
+    "learning_rate": 1e-4,
     "lr_scheduler_type": "constant",
     "beta": 0.0,
     "temperature": 1.0,
@@ -53,8 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     if ctx is None:
         return
     r = ctx.recipe
-    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
-    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    model, tokenizer = ctx.load_parent_model()
     items = [it for it in read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS) if it["family"] in r["data"]["families"]]
     items = items[: r["data"]["max_queries"]]
     selection = {"candidates": len(items), "kept": len(items)}
@@ -65,11 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] query selection: {selection}")
     if not items:
         raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
-    data_path = ctx.output / "data" / "queries.jsonl"
-    write_jsonl(data_path, items)
+    data = ctx.write_data("queries", items)
     rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
-    finish_stage(ctx, model, tokenizer, data={"queries": {"path": data_path, "rows": len(items), "sha256": file_sha256(data_path)}},
+    finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"query_selection": selection, "train": rl})
 
 

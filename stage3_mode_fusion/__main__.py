@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import run_sft
@@ -17,7 +15,7 @@ from .fusion_data import fusion_rows, rejection_sample
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
-    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 400},
+    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 600},
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
@@ -44,8 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     if ctx is None:
         return
     r = ctx.recipe
-    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
-    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    model, tokenizer = ctx.load_parent_model()
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", ITEM_KEYS)[: r["data"]["max_queries"]]
     direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", ITEM_KEYS)
     rs = r["rejection_sampling"]
@@ -56,11 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] fusion mix: {mix_counts}")
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
-    data_path = ctx.output / "data" / "fusion.jsonl"
-    write_jsonl(data_path, rows)
+    data = ctx.write_data("fusion", rows)
     train = run_sft(ctx, model, tokenizer, [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows],
                     TRAINER_DEFAULTS)
-    finish_stage(ctx, model, tokenizer, data={"fusion": {"path": data_path, "rows": len(rows), "sha256": file_sha256(data_path)}},
+    finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train})
 
 

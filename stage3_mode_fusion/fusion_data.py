@@ -44,6 +44,10 @@ def _flagged(content: str, flag: str | None, rng: random.Random, system_share: f
     return [{"role": "user", "content": f"{content} {flag}"}]
 
 
+def _mode(kind: str) -> str:
+    return "think" if kind.startswith("think") else "no_think"
+
+
 def _with_flag(exchange: list[dict], mode: str) -> list[dict]:
     """A (user, assistant) exchange whose user turn ends with the flag of ``mode`` if it lacks it."""
     user, assistant = exchange
@@ -61,9 +65,11 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     are two-turn chats whose flags differ, so the last flag must win.
     """
     rng = random.Random(seed)
-    size = mix["size"]
-    n_think = min(len(thinking), round(size * mix["thinking_ratio"]))
-    n_direct = min(len(direct), size - n_think)
+    size, ratio = mix["size"], mix["thinking_ratio"]
+    n_think = min(len(thinking), round(size * ratio))
+    # When rejection sampling yields fewer thinking samples than asked, shrink the mix rather
+    # than the ratio: the thinking : non-thinking balance is what the recipe is about.
+    n_direct = min(len(direct), size - n_think if ratio == 0 else round(n_think * (1 - ratio) / ratio))
     think_rows, direct_rows = [], []
     for item, text in rng.sample(thinking, n_think):
         flag = THINK_FLAG if rng.random() < mix["think_flag_share"] else None
@@ -83,9 +89,9 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
         for row in rng.sample(rows, round(len(rows) * mix["multi_turn_share"])):
             if row["kind"] == "no_think_hard":
                 continue
-            other = rng.choice(direct_rows if row["kind"] == "think" else think_rows)
-            first = _with_flag(other["messages"][-2:], "think" if other["kind"] == "think" else "no_think")
-            row["messages"] = first + _with_flag(row["messages"][-2:], row["kind"])
+            other = rng.choice(direct_rows if _mode(row["kind"]) == "think" else think_rows)
+            first = _with_flag(other["messages"][-2:], _mode(other["kind"]))
+            row["messages"] = first + _with_flag(row["messages"][-2:], _mode(row["kind"]))
             row["kind"] += "_multi_turn"
     rng.shuffle(rows)
     return rows, dict(Counter(r["kind"] for r in rows))

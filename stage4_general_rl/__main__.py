@@ -7,9 +7,7 @@ and instruction following.
 
 from __future__ import annotations
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from hybridthink.jsonl import file_sha256, read_jsonl, write_jsonl
+from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import run_grpo
@@ -24,11 +22,11 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
-    "max_steps": 20,
-    "per_device_train_batch_size": 16,
+    "max_steps": 15,
+    "per_device_train_batch_size": 32,
     "num_generations": 8,
     "max_completion_length": 200,
-    "learning_rate": 1e-4,
+    "learning_rate": 5e-5,
     "lr_scheduler_type": "constant",
     "beta": 0.0,
     "temperature": 1.0,
@@ -44,16 +42,14 @@ def main(argv: list[str] | None = None) -> None:
     if ctx is None:
         return
     r = ctx.recipe
-    model = AutoModelForCausalLM.from_pretrained(ctx.parent)
-    tokenizer = AutoTokenizer.from_pretrained(ctx.parent)
+    model, tokenizer = ctx.load_parent_model()
     items = read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS)[: r["data"]["max_prompts"]]
     rows, counts = rl_rows(items, r["modes"]["no_think_share"], r["modes"]["think_flag_share"], r["modes"]["seed"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
-    data_path = ctx.output / "data" / "prompts.jsonl"
-    write_jsonl(data_path, rows)
+    data = ctx.write_data("prompts", rows)
     rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
-    finish_stage(ctx, model, tokenizer, data={"prompts": {"path": data_path, "rows": len(rows), "sha256": file_sha256(data_path)}},
+    finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"prompts": counts, "train": rl})
 
 

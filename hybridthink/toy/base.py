@@ -29,9 +29,9 @@ DEFAULTS = {
     "world": {
         "seed": 0,
         "families": list(FAMILIES),
-        "difficulties": [1, 2, 3, 4],
+        "difficulties": [1, 2, 3],
         "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 40},
-        "worked_share": 0.5,
+        "worked_share": 0.7,
     },
     "tokenizer": {"vocab_size": 700},
     "model": {
@@ -46,17 +46,18 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
-    "max_steps": 140,
-    "per_device_train_batch_size": 32,
-    "learning_rate": 2e-3,
-    "lr_scheduler_type": "cosine",
-    "warmup_steps": 20,
+    "max_steps": 1000,
+    "per_device_train_batch_size": 16,
+    "learning_rate": 3e-3,
+    "lr_scheduler_type": "cosine_with_min_lr",
+    "lr_scheduler_kwargs": {"min_lr_rate": 0.1},
+    "warmup_steps": 30,
     "weight_decay": 0.01,
     "max_length": 192,
     "packing": True,
     "packing_strategy": "wrapped",
-    "logging_steps": 25,
-    "save_steps": 100,
+    "logging_steps": 50,
+    "save_steps": 200,
     "dataset_text_field": "text",
 }
 
