@@ -11,11 +11,23 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from transformers.trainer_utils import get_last_checkpoint
 
 from .jsonl import file_sha256, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
 from .recipe import RecipeError, load_recipe
+
+
+def last_complete_checkpoint(directory: Path) -> str | None:
+    """The highest ``checkpoint-N`` in ``directory`` that was written to the end, if any.
+
+    The Trainer writes ``trainer_state.json`` last, so a checkpoint without it was cut off
+    mid-write by a kill and is skipped.
+    """
+    if not directory.is_dir():
+        return None
+    complete = [p for p in directory.glob("checkpoint-*")
+                if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
 
 
 @dataclass
@@ -47,10 +59,8 @@ class StageContext:
         return {name: {"path": path, "rows": len(rows), "sha256": file_sha256(path)}}
 
     def resume_checkpoint(self) -> str | None:
-        """The last trainer checkpoint of a killed run of this stage, if any."""
-        if self.trainer_dir.is_dir():
-            return get_last_checkpoint(str(self.trainer_dir))
-        return None
+        """The last complete trainer checkpoint of a killed run of this stage, if any."""
+        return last_complete_checkpoint(self.trainer_dir)
 
 
 def parse_args(description: str, argv: list[str] | None = None, needs_parent: bool = True) -> argparse.Namespace:

@@ -12,6 +12,21 @@ from .rewards import get_reward_functions
 from .stage import StageContext, device_defaults
 
 
+# GRPO settings that suit a small model on few cores; stages override what is theirs.
+GRPO_DEFAULTS = {
+    "max_steps": 15,
+    "per_device_train_batch_size": 32,
+    "num_generations": 8,
+    "max_completion_length": 200,
+    "learning_rate": 5e-5,
+    "lr_scheduler_type": "constant",
+    "beta": 0.0,
+    "temperature": 1.0,
+    "logging_steps": 1,
+    "save_steps": 10,
+}
+
+
 def _resume(ctx: StageContext) -> str | None:
     checkpoint = ctx.resume_checkpoint()
     if checkpoint:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import run_grpo
+from hybridthink.training import GRPO_DEFAULTS, run_grpo
 
 from .learnability import pass_rates, select_learnable
 
@@ -20,18 +20,7 @@ DEFAULTS = {
     "rewards": ["math_accuracy", "code_execution", "think_format"],
     "trainer": OPEN,
 }
-TRAINER_DEFAULTS = {
-    "max_steps": 20,
-    "per_device_train_batch_size": 32,
-    "num_generations": 8,
-    "max_completion_length": 200,
-    "learning_rate": 1e-4,
-    "lr_scheduler_type": "constant",
-    "beta": 0.0,
-    "temperature": 1.0,
-    "logging_steps": 1,
-    "save_steps": 10,
-}
+TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 20, "learning_rate": 1e-4}
 ITEM_KEYS = ("id", "family", "prompt")
 
 

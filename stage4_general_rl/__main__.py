@@ -10,7 +10,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import run_grpo
+from hybridthink.training import GRPO_DEFAULTS, run_grpo
 
 from .prompts import rl_rows
 
@@ -21,18 +21,7 @@ DEFAULTS = {
     "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
     "trainer": OPEN,
 }
-TRAINER_DEFAULTS = {
-    "max_steps": 15,
-    "per_device_train_batch_size": 32,
-    "num_generations": 8,
-    "max_completion_length": 200,
-    "learning_rate": 5e-5,
-    "lr_scheduler_type": "constant",
-    "beta": 0.0,
-    "temperature": 1.0,
-    "logging_steps": 1,
-    "save_steps": 10,
-}
+TRAINER_DEFAULTS = GRPO_DEFAULTS
 ITEM_KEYS = ("id", "family", "prompt")
 
 

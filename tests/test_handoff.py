@@ -75,3 +75,15 @@ def test_stage_cli_refuses_missing_parent_with_clear_error(tmp_path):
     assert proc.returncode == 2
     assert f"error: parent directory {missing} does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_resume_skips_a_checkpoint_cut_off_mid_write(tmp_path):
+    from hybridthink.stage import last_complete_checkpoint
+
+    assert last_complete_checkpoint(tmp_path / "absent") is None
+    for step, complete in ((2, True), (4, True), (6, False)):
+        ckpt = tmp_path / f"checkpoint-{step}"
+        ckpt.mkdir()
+        if complete:
+            (ckpt / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")

@@ -92,6 +92,7 @@ def test_killed_stage_resumes_from_its_last_checkpoint(smoke_run, tmp_path, env)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "handoff.json").exists(), "the stage finished before it could be killed"
+    (out / "trainer" / "checkpoint-999").mkdir()  # a checkpoint the kill cut off mid-write
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resuming from" in done.stdout and "checkpoint-" in done.stdout

@@ -21,7 +21,8 @@ from trl import SFTConfig, SFTTrainer
 
 from ..jsonl import file_sha256, write_jsonl
 from ..recipe import OPEN, trainer_config
-from ..stage import StageContext, device_defaults, finish_stage, open_stage, parse_args, run_main
+from ..stage import (StageContext, device_defaults, finish_stage, last_complete_checkpoint, open_stage, parse_args,
+                     run_main)
 from .tokenizer import build_tokenizer
 from .world import FAMILIES, SPLITS, generate_world, pretraining_corpus
 
@@ -102,7 +103,7 @@ def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) 
     args = trainer_config(SFTConfig, recipe["trainer"], {**device_defaults(), **TRAINER_DEFAULTS, "output_dir": str(resume_dir)})
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts}), processing_class=tokenizer)
     start = time.time()
-    result = trainer.train(resume_from_checkpoint=_last(resume_dir))
+    result = trainer.train(resume_from_checkpoint=last_complete_checkpoint(resume_dir))
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     shutil.rmtree(resume_dir, ignore_errors=True)
@@ -115,12 +116,6 @@ def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) 
         "seconds": round(time.time() - start, 1),
         "documents": len(texts),
     }
-
-
-def _last(directory: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(directory)) if directory.is_dir() else None
 
 
 def main(argv: list[str] | None = None) -> None:
