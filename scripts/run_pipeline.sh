@@ -18,4 +18,4 @@ for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:st
   "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" ${EVAL_ARGS:-}
   parent="$run/$name"
 done
-"$PYTHON" -m hybridthink.report "$run" --wall-seconds $(( $(date +%s) - start ))
+"$here/report.sh" "$run" --wall-seconds $(( $(date +%s) - start ))
