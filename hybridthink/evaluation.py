@@ -18,8 +18,12 @@ from .generation import chat_prompts, generate
 from .jsonl import read_jsonl
 from .modes import NO_THINK_FLAG, completion_mode
 from .scoring import score_items
+from .toy.world import worked_as_chat, worked_prompt
 
 ITEM_KEYS = ("id", "family", "prompt")
+# think / no_think: chat prompts with the hybrid template; raw: the base model's pretraining format
+# ("Question: … Let me think step by step."), graded as a thinking answer; adherence does not apply.
+MODES = ("think", "no_think", "raw")
 
 
 def conversation(item: dict, mode: str) -> list[dict]:
@@ -41,13 +45,13 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
     for item, s in zip(items, scores):
         fam[item["family"]].append(s)
         diff[str(item.get("difficulty"))].append(s)
-    adherent = [float(m == mode) for m in modes_seen]
+    adherent = [float(m == mode) for m in modes_seen] if mode != "raw" else None
     return {
         "n": len(items),
         "accuracy": statistics.fmean(scores),
         "accuracy_ci95": _ci95(scores),
         "mean_tokens": statistics.fmean(tokens),
-        "adherence": statistics.fmean(adherent),
+        "adherence": statistics.fmean(adherent) if adherent is not None else None,
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
         "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
     }
@@ -57,11 +61,17 @@ def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think")
              batch_size: int = 64) -> tuple[dict, list[dict]]:
     """Greedy-decode every item in every mode; return (summary per mode, per-item records)."""
     summary, records = {}, []
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown evaluation mode(s) {unknown}; known: {list(MODES)}")
     for mode in modes:
-        prompts = chat_prompts(tokenizer, [conversation(it, mode) for it in items])
+        if mode == "raw":
+            prompts = [worked_prompt(it) for it in items]
+        else:
+            prompts = chat_prompts(tokenizer, [conversation(it, mode) for it in items])
         outs = [g[0] for g in generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                        desc=f"eval {mode}")]
-        texts = [o.text for o in outs]
+        texts = [worked_as_chat(o.text) if mode == "raw" else o.text for o in outs]
         scores = score_items(items, texts)
         seen = [completion_mode(t) for t in texts]
         summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode)
@@ -86,8 +96,9 @@ def evaluate_dir(model_dir: str | Path, items_path: str | Path, output: str | Pa
         for r in records:
             f.write(json.dumps(r) + "\n")
     for mode, s in summary.items():
+        adherence = "n/a" if s["adherence"] is None else f"{s['adherence']:.3f}"
         print(f"[eval] {model_dir.name} {mode:8s} acc {s['accuracy']:.3f} ±{s['accuracy_ci95']:.3f} (n={s['n']}) "
-              f"tokens {s['mean_tokens']:.1f} adherence {s['adherence']:.3f}")
+              f"tokens {s['mean_tokens']:.1f} adherence {adherence}")
     return result
 
 
@@ -98,8 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--output", help="where to write eval.json (default: inside the model directory)")
     p.add_argument("--max-new-tokens", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--modes", default="think,no_think",
+                   help=f"comma-separated, of {', '.join(MODES)} (raw: the base model's pretraining format)")
     a = p.parse_args(argv)
-    evaluate_dir(a.model, a.items, a.output, max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)
+    evaluate_dir(a.model, a.items, a.output, modes=tuple(a.modes.split(",")), max_new_tokens=a.max_new_tokens,
+                 batch_size=a.batch_size)
 
 
 if __name__ == "__main__":

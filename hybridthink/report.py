@@ -44,7 +44,7 @@ def to_markdown(report: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for stage, row in report["stages"].items():
-        for mode in ("think", "no_think"):
+        for mode in ("raw", "think", "no_think"):
             if mode not in row:
                 continue
             m = row[mode]
@@ -52,7 +52,7 @@ def to_markdown(report: dict) -> str:
             lines.append(
                 f"| {stage} | {mode} | {m['accuracy']:.3f} ± {m['accuracy_ci95']:.3f} | "
                 + " | ".join(f"{fam.get(f, float('nan')):.2f}" for f in ("arithmetic", "code", "instruction"))
-                + f" | {m['mean_tokens']:.1f} | {m['adherence']:.3f} | {m['n']} |"
+                + f" | {m['mean_tokens']:.1f} | {'–' if m['adherence'] is None else format(m['adherence'], '.3f')} | {m['n']} |"
             )
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
     if rl:

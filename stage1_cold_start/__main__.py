@@ -26,7 +26,7 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
-    "max_steps": 60,
+    "max_steps": 200,
     "per_device_train_batch_size": 16,
     "learning_rate": 1e-3,
     "lr_scheduler_type": "cosine",

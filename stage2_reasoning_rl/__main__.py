@@ -20,7 +20,8 @@ DEFAULTS = {
     "rewards": ["math_accuracy", "code_execution", "think_format"],
     "trainer": OPEN,
 }
-TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 20, "learning_rate": 1e-4}
+TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 40, "per_device_train_batch_size": 64, "num_iterations": 2,
+                    "max_completion_length": 160, "learning_rate": 1e-4}
 ITEM_KEYS = ("id", "family", "prompt")
 
 

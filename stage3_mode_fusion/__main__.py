@@ -15,15 +15,15 @@ from .fusion_data import fusion_rows, rejection_sample
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
-    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 600},
+    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 450},
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-            "hard_switch_share": 0.2, "multi_turn_share": 0.2, "seed": 0},
+            "hard_switch_share": 0.2, "multi_turn_share": 0.2, "balance_families": True, "seed": 0},
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
-    "max_steps": 60,
+    "max_steps": 120,
     "per_device_train_batch_size": 16,
     "learning_rate": 5e-4,
     "lr_scheduler_type": "cosine",

@@ -57,25 +57,44 @@ def _with_flag(exchange: list[dict], mode: str) -> list[dict]:
     return [user, assistant]
 
 
+def _family_counts(thinking: list[tuple[dict, str]], direct: list[dict], size: int, ratio: float,
+                   balance: bool) -> dict[str | None, tuple[int, int]]:
+    """How many thinking and non-thinking rows to draw, per family (``None`` = all families pooled)."""
+    def counts(n_thinking: int, n_direct: int, budget: float) -> tuple[int, int]:
+        n_think = min(n_thinking, round(budget * ratio))
+        # When rejection sampling yields fewer thinking samples than asked, shrink the mix rather
+        # than the ratio: the thinking : non-thinking balance is what the recipe is about.
+        return n_think, min(n_direct, round(budget - n_think) if ratio == 0 else round(n_think * (1 - ratio) / ratio))
+
+    if not balance:
+        return {None: counts(len(thinking), len(direct), size)}
+    by_think = Counter(item["family"] for item, _ in thinking)
+    by_direct = Counter(item["family"] for item in direct)
+    families = sorted(set(by_think) | set(by_direct))
+    return {f: counts(by_think[f], by_direct[f], size / len(families)) for f in families}
+
+
 def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict, seed: int) -> tuple[list[dict], dict]:
     """Mix thinking and non-thinking conversations at the recipe's ratio; return rows and their counts.
 
     Each row has ``messages`` and ``chat_template_kwargs``; a share of non-thinking rows uses the
     hard switch (``enable_thinking=False``) instead of the ``/no_think`` flag, and a share of rows
-    are two-turn chats whose flags differ, so the last flag must win.
+    are two-turn chats whose flags differ, so the last flag must win. With ``balance_families``
+    the ratio holds within every task family, so the mode cannot be guessed from the task (a
+    family the model rarely solves gets as few non-thinking rows as its thinking rows allow).
     """
     rng = random.Random(seed)
-    size, ratio = mix["size"], mix["thinking_ratio"]
-    n_think = min(len(thinking), round(size * ratio))
-    # When rejection sampling yields fewer thinking samples than asked, shrink the mix rather
-    # than the ratio: the thinking : non-thinking balance is what the recipe is about.
-    n_direct = min(len(direct), size - n_think if ratio == 0 else round(n_think * (1 - ratio) / ratio))
+    plan = _family_counts(thinking, direct, mix["size"], mix["thinking_ratio"], mix["balance_families"])
+    picked_think, picked_direct = [], []
+    for family, (n_think, n_direct) in plan.items():
+        picked_think += rng.sample([t for t in thinking if family in (None, t[0]["family"])], n_think)
+        picked_direct += rng.sample([d for d in direct if family in (None, d["family"])], n_direct)
     think_rows, direct_rows = [], []
-    for item, text in rng.sample(thinking, n_think):
+    for item, text in picked_think:
         flag = THINK_FLAG if rng.random() < mix["think_flag_share"] else None
         msgs = _flagged(item["prompt"], flag, rng, mix["system_flag_share"]) + [{"role": "assistant", "content": text}]
         think_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True}, "kind": "think"})
-    for item in rng.sample(direct, n_direct):
+    for item in picked_direct:
         if rng.random() < mix["hard_switch_share"]:
             msgs = [{"role": "user", "content": item["prompt"]}, {"role": "assistant", "content": item["response"]}]
             direct_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": False}, "kind": "no_think_hard"})
@@ -94,4 +113,6 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
             row["messages"] = first + _with_flag(row["messages"][-2:], _mode(row["kind"]))
             row["kind"] += "_multi_turn"
     rng.shuffle(rows)
-    return rows, dict(Counter(r["kind"] for r in rows))
+    by_family = Counter(f"{item['family']}/think" for item, _ in picked_think)
+    by_family.update(f"{item['family']}/no_think" for item in picked_direct)
+    return rows, {**Counter(r["kind"] for r in rows), "by_family": dict(sorted(by_family.items()))}

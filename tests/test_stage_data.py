@@ -9,7 +9,7 @@ from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-       "hard_switch_share": 0.2, "multi_turn_share": 0.3}
+       "hard_switch_share": 0.2, "multi_turn_share": 0.3, "balance_families": True}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -44,6 +44,28 @@ def test_fusion_mix_keeps_the_ratio_when_thinking_samples_are_scarce():
     rows, counts = fusion_rows(thinking, WORLD["stage3"], {**MIX, "thinking_ratio": 0.25}, seed=0)
     n_think = sum(v for k, v in counts.items() if k.startswith("think"))
     assert n_think == 10 and len(rows) == 40
+
+
+def _mode_share_by_family(counts: dict) -> dict[str, float]:
+    fams = {k.split("/")[0] for k in counts["by_family"]}
+    return {f: counts["by_family"].get(f"{f}/think", 0) / (counts["by_family"].get(f"{f}/think", 0)
+                                                           + counts["by_family"].get(f"{f}/no_think", 0)) for f in fams}
+
+
+def test_fusion_mix_balances_the_ratio_within_each_family():
+    # The stage-2 model solved no instruction item and few arithmetic ones: without balancing, the
+    # task family alone would tell the model which mode to use.
+    arithmetic = [it for it in WORLD["stage1"] if it["family"] == "arithmetic"][:6]
+    code = [it for it in WORLD["stage1"] if it["family"] == "code"]
+    thinking = [(it, think_text(it)) for it in arithmetic + code]
+    rows, counts = fusion_rows(thinking, WORLD["stage3"], MIX, seed=0)
+    assert _mode_share_by_family(counts) == {"arithmetic": 0.5, "code": 0.5}
+    assert counts["by_family"] == {"arithmetic/no_think": 6, "arithmetic/think": 6, "code/no_think": 20, "code/think": 20}
+    assert len(rows) == 52
+
+    rows, counts = fusion_rows(thinking, WORLD["stage3"], {**MIX, "balance_families": False}, seed=0)
+    shares = _mode_share_by_family(counts)
+    assert shares["instruction"] == 0.0 and len(rows) == 92
 
 
 def test_stage4_rows_carry_mode_and_reward_columns():

@@ -7,7 +7,7 @@ import pytest
 
 from hybridthink.jsonl import DataError, read_jsonl, write_jsonl
 from hybridthink.scoring import score_items
-from hybridthink.toy.world import FAMILIES, SPLITS, generate_world, teacher_responses
+from hybridthink.toy.world import FAMILIES, SPLITS, generate_items, generate_world, teacher_responses
 from stage1_cold_start.filters import filter_responses, max_line_repeats, think_text
 
 SIZES = {"pretrain": 20, "stage1": 12, "stage2": 8, "stage3": 8, "stage4": 8, "eval": 8}
@@ -62,6 +62,13 @@ def test_teacher_defects_are_caught_by_the_response_filters(world):
     assert removed["repetition"] == defects.count("repetition")
     assert len(kept) == len(items) - removed["queries_with_no_passing_response"]
     assert max_line_repeats("a\nb\na\na") == 3
+
+
+def test_clean_teacher_traces_never_look_repetitive():
+    items = generate_items("instruction", 600, seed=1, difficulties=[1, 2, 3], exclude=set(), distinct=False)
+    items += generate_items("arithmetic", 300, seed=1, difficulties=[1, 2, 3], exclude=set())
+    items += generate_items("code", 300, seed=1, difficulties=[1, 2, 3], exclude=set())
+    assert max(max_line_repeats(it["thinking"]) for it in items) <= 2
 
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig, SFTTrainer, pack_dataset
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from ..jsonl import file_sha256, write_jsonl
 from ..recipe import OPEN, trainer_config
@@ -31,7 +32,7 @@ DEFAULTS = {
         "seed": 0,
         "families": list(FAMILIES),
         "difficulties": [1, 2, 3],
-        "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 40},
+        "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 80},
         "worked_share": 0.7,
     },
     "tokenizer": {"vocab_size": 700},
@@ -55,12 +56,33 @@ TRAINER_DEFAULTS = {
     "warmup_steps": 30,
     "weight_decay": 0.01,
     "max_length": 192,
-    "packing": True,
-    "packing_strategy": "wrapped",
     "logging_steps": 50,
     "save_steps": 200,
-    "dataset_text_field": "text",
 }
+
+
+class DocumentPackingCollator(DataCollatorForLanguageModeling):
+    """Batches of packed rows in which every document attends only to itself.
+
+    Position ids restart at each document and no attention mask is passed, so transformers builds a
+    block-diagonal causal mask per row. TRL's own isolation (padding-free) flattens the whole batch
+    into one sequence, which without varlen attention kernels (CPU) costs attention over the batch.
+    """
+
+    def __init__(self, pad_token_id: int):
+        super().__init__(pad_token_id=pad_token_id, return_position_ids=True)
+
+    def torch_call(self, examples: list[dict]) -> dict:
+        batch = super().torch_call(examples)
+        del batch["attention_mask"]
+        batch["labels"][batch["position_ids"] == 0] = -100  # no document is predicted from the one before it
+        return batch
+
+
+def packed_documents(texts: list[str], tokenizer, max_length: int) -> Dataset:
+    """Tokenize documents (each ending in EOS) and pack them best-fit into rows of ``max_length``."""
+    ids = tokenizer([t + tokenizer.eos_token for t in texts], add_special_tokens=False)["input_ids"]
+    return pack_dataset(Dataset.from_dict({"input_ids": ids}), max_length, strategy="bfd")
 
 
 def cache_root() -> Path:
@@ -100,10 +122,13 @@ def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) 
         **recipe["model"],
     )
     model = Qwen3ForCausalLM(config)
+    model.config.use_cache = False  # with a KV cache transformers would not mask packed documents apart
     args = trainer_config(SFTConfig, recipe["trainer"], {**device_defaults(), **TRAINER_DEFAULTS, "output_dir": str(resume_dir)})
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts}), processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=packed_documents(texts, tokenizer, args.max_length),
+                         processing_class=tokenizer, data_collator=DocumentPackingCollator(tokenizer.pad_token_id))
     start = time.time()
     result = trainer.train(resume_from_checkpoint=last_complete_checkpoint(resume_dir))
+    model.config.use_cache = True
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     shutil.rmtree(resume_dir, ignore_errors=True)

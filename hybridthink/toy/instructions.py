@@ -21,7 +21,8 @@ def _repeat(rng, d):
 def _upper(rng, d):
     word = " ".join(rng.choice(WORDS) for _ in range(1 + d // 2))
     return (f"Write {word} in capital letters.",
-            "\n".join(f"{c} becomes {c.upper()}." for c in word.replace(" ", "")),
+            # One line per word: a letter that recurs must not look like a repetition loop to the filters.
+            "\n".join(f"{w}: " + ", ".join(f"{c} becomes {c.upper()}" for c in w) + "." for w in word.split()),
             word.upper(), {"type": "uppercase", "word": word})
 
 

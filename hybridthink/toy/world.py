@@ -62,16 +62,31 @@ def generate_world(sizes: dict[str, int], families: list[str], difficulties: lis
     return world
 
 
+WORKED = "Let me think step by step.\n"
+ANSWER = "\nAnswer: "
+
+
 def pretraining_text(item: dict, worked: bool) -> str:
     """Raw (non-chat) text a base model sees: a direct answer or a worked solution."""
     if worked:
-        return f"Question: {item['prompt']}\nLet me think step by step.\n{item['thinking']}\nAnswer: {item['response']}"
-    return f"Question: {item['prompt']}\nAnswer: {item['response']}"
+        return f"Question: {item['prompt']}\n{WORKED}{item['thinking']}{ANSWER}{item['response']}"
+    return f"Question: {item['prompt']}{ANSWER}{item['response']}"
 
 
 def direct_prompt(item: dict) -> str:
     """The raw prompt that asks a base model for an answer without chain of thought."""
-    return f"Question: {item['prompt']}\nAnswer:"
+    return f"Question: {item['prompt']}{ANSWER.rstrip()}"
+
+
+def worked_prompt(item: dict) -> str:
+    """The raw prompt that asks a base model for a worked solution, as in its pretraining text."""
+    return f"Question: {item['prompt']}\n{WORKED}"
+
+
+def worked_as_chat(text: str) -> str:
+    """A raw worked solution rewritten as a thinking-mode answer, so the chat graders apply."""
+    thinking, _, answer = text.partition(ANSWER)
+    return f"<think>\n{thinking}\n</think>\n\n{answer}"
 
 
 def pretraining_corpus(items: list[dict], worked_share: float, seed: int) -> Iterator[str]:

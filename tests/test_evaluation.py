@@ -1,0 +1,21 @@
+"""Evaluation modes: the chat modes and the base model's raw pretraining format share the graders."""
+
+import pytest
+
+from hybridthink.evaluation import evaluate
+from hybridthink.toy.world import FAMILIES, generate_world, pretraining_text, worked_as_chat, worked_prompt
+from hybridthink.scoring import score_items
+
+ITEMS = generate_world({"eval": 4}, list(FAMILIES), [1, 2], seed=3)["eval"]
+
+
+def test_a_worked_pretraining_document_grades_as_correct():
+    completions = [pretraining_text(it, worked=True)[len(worked_prompt(it)):] for it in ITEMS]
+    assert score_items(ITEMS, [worked_as_chat(c) for c in completions]) == [1.0] * len(ITEMS)
+    # the same text with the answer cut off is not
+    assert score_items(ITEMS, [worked_as_chat(c.split("\nAnswer: ")[0]) for c in completions]) == [0.0] * len(ITEMS)
+
+
+def test_unknown_mode_is_refused(tokenizer):
+    with pytest.raises(ValueError, match="unknown evaluation mode.*'chat'"):
+        evaluate(None, tokenizer, ITEMS, modes=("think", "chat"))

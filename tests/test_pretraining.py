@@ -1,0 +1,28 @@
+"""Pretraining packs documents into rows without letting them attend to each other."""
+
+import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
+
+from hybridthink.toy.base import DocumentPackingCollator, packed_documents
+
+DOCS = ["Question: What is 1 + 2?\nAnswer: 3", "Question: Write the word cat 2 times.\nAnswer: cat cat", "You are"]
+
+
+def test_packed_documents_see_only_themselves(tokenizer):
+    rows = packed_documents(DOCS, tokenizer, max_length=256)
+    assert len(rows) == 1 and len(rows[0]["seq_lengths"]) == 3
+    batch = DocumentPackingCollator(tokenizer.pad_token_id)([rows[0]])
+    assert "attention_mask" not in batch
+    torch.manual_seed(0)
+    model = Qwen3ForCausalLM(Qwen3Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                                         head_dim=16, use_cache=False))
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits[0]
+        start = 0
+        for length in rows[0]["seq_lengths"]:
+            alone = model(input_ids=batch["input_ids"][:, start:start + length]).logits[0]
+            torch.testing.assert_close(packed[start:start + length], alone, atol=1e-5, rtol=1e-4)
+            # the first token of each document is not predicted from the document before it
+            assert batch["labels"][0, start] == -100
+            start += length
