@@ -232,7 +232,8 @@ def test_prefix_preserving(tokenizer, messages, tools, thinking):
             MULTI_TURN,
             None,
             True,
-            ["Hello!<|im_end|>", "<think>\nAdd them.\n</think>\n\n5<|im_end|>"],
+            # an earlier turn is context (rendered without its think block): only its end is trained
+            ["<|im_end|>", "<think>\nAdd them.\n</think>\n\n5<|im_end|>"],
         ),
         (
             TOOL_CHAT,
