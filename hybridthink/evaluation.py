@@ -45,13 +45,12 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
     for item, s in zip(items, scores):
         fam[item["family"]].append(s)
         diff[str(item.get("difficulty"))].append(s)
-    adherent = [float(m == mode) for m in modes_seen] if mode != "raw" else None
     return {
         "n": len(items),
         "accuracy": statistics.fmean(scores),
         "accuracy_ci95": _ci95(scores),
         "mean_tokens": statistics.fmean(tokens),
-        "adherence": statistics.fmean(adherent) if adherent is not None else None,
+        "adherence": None if mode == "raw" else statistics.fmean(float(m == mode) for m in modes_seen),
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
         "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
     }

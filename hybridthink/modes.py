@@ -73,6 +73,11 @@ def split_thinking(text: str) -> tuple[str | None, str]:
     return thinking.strip(), answer.strip()
 
 
+def join_thinking(thinking: str, answer: str) -> str:
+    """A thinking-mode assistant text, as Qwen3 writes it: the inverse of :func:`split_thinking`."""
+    return f"{THINK_OPEN}\n{thinking}\n{THINK_CLOSE}\n\n{answer}"
+
+
 def completion_mode(text: str) -> str | None:
     """'think' for a non-empty think block, 'no_think' for an empty one, None if malformed."""
     stripped = text.lstrip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from hybridthink.generation import generate
+from hybridthink.modes import join_thinking
 from hybridthink.scoring import score_items
 from hybridthink.toy.world import direct_prompt
 
@@ -24,7 +25,7 @@ def max_line_repeats(text: str) -> int:
 
 def think_text(candidate: dict) -> str:
     """A teacher candidate rendered as a thinking-mode assistant turn."""
-    return f"<think>\n{candidate['thinking']}\n</think>\n\n{candidate['response']}"
+    return join_thinking(candidate["thinking"], candidate["response"])
 
 
 def filter_responses(items: list[dict], candidates: list[list[dict]], max_repeats: int) -> tuple[list[tuple[dict, dict]], dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+from ..modes import join_thinking
 from . import arithmetic, code_tasks, instructions
 
 FAMILIES = {"arithmetic": arithmetic, "code": code_tasks, "instruction": instructions}
@@ -86,7 +87,7 @@ def worked_prompt(item: dict) -> str:
 def worked_as_chat(text: str) -> str:
     """A raw worked solution rewritten as a thinking-mode answer, so the chat graders apply."""
     thinking, _, answer = text.partition(ANSWER)
-    return f"<think>\n{thinking}\n</think>\n\n{answer}"
+    return join_thinking(thinking, answer)
 
 
 def pretraining_corpus(items: list[dict], worked_share: float, seed: int) -> Iterator[str]:
