@@ -15,12 +15,12 @@ from .learnability import pass_rates, select_learnable
 
 STAGE = "stage2_reasoning_rl"
 DEFAULTS = {
-    "data": {"split": "stage2", "families": ["arithmetic", "code"], "max_queries": 256},
+    "data": {"split": "stage2", "families": ["arithmetic", "code"], "max_queries": 400},
     "learnability": {"enabled": True, "k": 4, "temperature": 1.0, "max_new_tokens": 200, "batch_size": 64, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "think_format"],
     "trainer": OPEN,
 }
-TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 40, "per_device_train_batch_size": 64, "num_iterations": 2,
+TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 40, "per_device_train_batch_size": 64, "beta": 0.04,
                     "max_completion_length": 160, "learning_rate": 1e-4}
 ITEM_KEYS = ("id", "family", "prompt")
 
