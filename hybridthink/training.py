@@ -69,10 +69,12 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names
         "reward_first_third": statistics.fmean(reward[:third]) if reward else None,
         "reward_last_third": statistics.fmean(reward[-third:]) if reward else None,
         "entropy_curve": _curve(history, "entropy"),
+        "kl_curve": _curve(history, "kl"),  # logged by TRL only when beta > 0
         "frac_reward_zero_std_curve": _curve(history, "frac_reward_zero_std"),
     }
+    logged = {k for row in history for k in row}  # the last row is the run summary, without rewards
     for name in reward_names:
-        key = next((k for k in (history[-1] if history else {}) if k.startswith("rewards/") and name in k and k.endswith("/mean")), None)
+        key = next((k for k in sorted(logged) if k.startswith(f"rewards/{name}") and k.endswith("/mean")), None)
         if key:
             metrics[f"{name}_curve"] = _curve(history, key)
     return metrics

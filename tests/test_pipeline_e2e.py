@@ -48,6 +48,19 @@ def test_manifest_chain_links_every_stage(smoke_run):
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
 
 
+def test_grpo_stages_log_a_curve_per_reward(smoke_run):
+    run, _ = smoke_run
+    for stage in ("stage2_reasoning_rl", "stage4_general_rl"):
+        manifest = json.loads((run / stage / "handoff.json").read_text())
+        train = manifest["metrics"]["train"]
+        steps = len(train["reward_curve"])
+        assert steps == train["steps"] > 0
+        for name in manifest["config"]["resolved"]["rewards"]:
+            assert len(train[f"{name}_curve"]) == steps, (stage, name)
+        if stage == "stage2_reasoning_rl":  # stage 2 keeps a KL anchor (beta > 0) by default
+            assert len(train["kl_curve"]) == steps
+
+
 def test_checkpoints_load_with_the_hybrid_template(smoke_run):
     run, _ = smoke_run
     final = run / "stage4_general_rl"
