@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 from datasets import Dataset
+from peft import LoraConfig
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from .recipe import RecipeError, trainer_config
@@ -27,6 +28,25 @@ GRPO_DEFAULTS = {
 }
 
 
+# A stage's optional ``lora`` recipe section: train a LoRA adapter instead of every weight, then
+# merge it, so the handoff stays a plain checkpoint. Off by default.
+LORA_DEFAULTS = {"enabled": False, "r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}
+
+
+def lora_config(ctx: StageContext) -> LoraConfig | None:
+    """The PEFT LoRA config of the stage's ``lora`` recipe section, or None when it is off."""
+    section = ctx.recipe.get("lora") or {}
+    if not section.get("enabled"):
+        return None
+    return LoraConfig(r=section["r"], lora_alpha=section["alpha"], lora_dropout=section["dropout"],
+                      target_modules=section["target_modules"], task_type="CAUSAL_LM")
+
+
+def _merged(trainer, model):
+    """The trained model with any LoRA adapter merged into its weights."""
+    return trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else model
+
+
 def _resume(ctx: StageContext) -> str | None:
     checkpoint = ctx.resume_checkpoint()
     if checkpoint:
@@ -39,26 +59,27 @@ def _args(cls, ctx: StageContext, defaults: dict):
     return trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
 
 
-def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict) -> dict:
-    """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``)."""
+def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict):
+    """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``);
+    return (trained model, loss and steps)."""
     trainer = SFTTrainer(model=model, args=_args(SFTConfig, ctx, defaults), train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer)
+                         processing_class=tokenizer, peft_config=lora_config(ctx))
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
-    return {"loss": result.training_loss, "steps": result.global_step}
+    return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step}
 
 
 def _curve(history: list[dict], key: str) -> list[float]:
     return [row[key] for row in history if key in row]
 
 
-def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict) -> dict:
-    """GRPO on prompt rows whose extra columns feed the reward functions; return reward curves."""
+def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict):
+    """GRPO on prompt rows whose extra columns feed the reward functions; return (trained model, reward curves)."""
     try:
         funcs = get_reward_functions(reward_names)
     except ValueError as err:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'rewards': {err}") from None
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),
-                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(ctx))
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
     history = trainer.state.log_history
     reward = _curve(history, "reward")
@@ -77,4 +98,4 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names
         key = next((k for k in sorted(logged) if k.startswith(f"rewards/{name}") and k.endswith("/mean")), None)
         if key:
             metrics[f"{name}_curve"] = _curve(history, key)
-    return metrics
+    return _merged(trainer, model), metrics

@@ -12,7 +12,7 @@ from collections import Counter
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import run_sft
+from hybridthink.training import LORA_DEFAULTS, run_sft
 from hybridthink.toy.world import teacher_responses
 
 from .filters import filter_responses, solved_without_cot, think_text
@@ -21,8 +21,10 @@ STAGE = "stage1_cold_start"
 DEFAULTS = {
     "data": {"split": "stage1", "max_samples": 600},
     "query_filter": {"drop_solved_without_cot": True, "max_new_tokens": 96, "batch_size": 64},
-    "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15}, "seed": 0},
+    "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15}, "shortcut_share": 0.5,
+                "seed": 0},
     "response_filter": {"max_line_repeats": 2},
+    "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
@@ -50,7 +52,8 @@ def build_sft_rows(ctx, model, tokenizer) -> tuple[list[dict], dict]:
         stats["removed_solved_without_cot_by_family"] = dict(Counter(it["family"] for it, s in zip(items, solved) if s))
         items = [it for it, s in zip(items, solved) if not s]
     rng = random.Random(r["teacher"]["seed"])
-    candidates = [teacher_responses(it, r["teacher"]["responses_per_query"], r["teacher"]["noise"], rng) for it in items]
+    t = r["teacher"]
+    candidates = [teacher_responses(it, t["responses_per_query"], t["noise"], rng, t["shortcut_share"]) for it in items]
     stats["teacher_responses"] = sum(len(c) for c in candidates)
     stats["teacher_defects_injected"] = dict(Counter(c["defect"] for cs in candidates for c in cs if c["defect"]))
     kept, removed = filter_responses(items, candidates, r["response_filter"]["max_line_repeats"])
@@ -58,6 +61,7 @@ def build_sft_rows(ctx, model, tokenizer) -> tuple[list[dict], dict]:
     kept = kept[: r["data"]["max_samples"]]
     stats["sft_samples"] = len(kept)
     stats["sft_samples_by_family"] = dict(Counter(it["family"] for it, _ in kept))
+    stats["sft_samples_by_style"] = dict(Counter(c["style"] for _, c in kept))
     rows = [
         {"id": it["id"], "messages": [{"role": "user", "content": it["prompt"]}, {"role": "assistant", "content": think_text(c)}]}
         for it, c in kept
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     for key, value in stats.items():
         print(f"[{STAGE}] {key}: {value}")
     data = ctx.write_data("sft", rows)
-    train = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
+    model, train = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
     metrics = {"curation": stats, "train": train}
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics=metrics)

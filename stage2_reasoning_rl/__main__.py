@@ -9,7 +9,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import GRPO_DEFAULTS, run_grpo
+from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
 from .learnability import pass_rates, select_learnable
 
@@ -18,6 +18,7 @@ DEFAULTS = {
     "data": {"split": "stage2", "families": ["arithmetic", "code"], "max_queries": 400},
     "learnability": {"enabled": True, "k": 4, "temperature": 1.0, "max_new_tokens": 200, "batch_size": 64, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "think_format"],
+    "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {**GRPO_DEFAULTS, "max_steps": 40, "per_device_train_batch_size": 64, "beta": 0.04,
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     if not items:
         raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
     data = ctx.write_data("queries", items)
-    rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"query_selection": selection, "train": rl})

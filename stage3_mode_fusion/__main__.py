@@ -9,7 +9,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import run_sft
+from hybridthink.training import LORA_DEFAULTS, run_sft
 
 from .fusion_data import fusion_rows, rejection_sample
 
@@ -20,6 +20,7 @@ DEFAULTS = {
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "hard_switch_share": 0.2, "multi_turn_share": 0.2, "balance_families": True, "seed": 0},
+    "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
     data = ctx.write_data("fusion", rows)
-    train = run_sft(ctx, model, tokenizer, [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows],
+    model, train = run_sft(ctx, model, tokenizer, [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows],
                     TRAINER_DEFAULTS)
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train})

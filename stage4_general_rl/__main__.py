@@ -10,7 +10,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import GRPO_DEFAULTS, run_grpo
+from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
 from .prompts import rl_rows
 
@@ -19,6 +19,7 @@ DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
     "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
+    "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = GRPO_DEFAULTS
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, counts = rl_rows(items, r["modes"]["no_think_share"], r["modes"]["think_flag_share"], r["modes"]["seed"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data = ctx.write_data("prompts", rows)
-    rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"prompts": counts, "train": rl})

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hybridthink.chat_template import HYBRID_TEMPLATE
@@ -112,3 +113,26 @@ def test_killed_stage_resumes_from_its_last_checkpoint(smoke_run, tmp_path, env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resuming from" in done.stdout and "checkpoint-" in done.stdout
     assert validate_parent(out)["metrics"]["train"]["steps"] == 40
+
+
+
+# The smoke stage-1 model solves no stage-2 query, so GRPO gets no advantage there and moves no
+# weight; its merge is still checked (a saved PeftModel would write an adapter, not a checkpoint).
+@pytest.mark.parametrize("stage,parent,learns", [("stage1_cold_start", "base", True),
+                                                 ("stage2_reasoning_rl", "stage1_cold_start", False)])
+def test_lora_stage_hands_off_a_merged_plain_checkpoint(smoke_run, tmp_path, env, stage, parent, learns):
+    run, _ = smoke_run
+    out = tmp_path / stage
+    proc = subprocess.run([sys.executable, "-m", stage, "--config", f"recipes/smoke/{stage[:6]}.yaml",
+                           "--parent", str(run / parent), "--output", str(out),
+                           "--set", "lora.enabled=true", "--set", "lora.r=4", "--set", "trainer.max_steps=2",
+                           "--set", "trainer.learning_rate=1e-2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not (out / "adapter_config.json").exists()
+    before = AutoModelForCausalLM.from_pretrained(run / parent).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    assert after.keys() == before.keys()  # no lora_A / lora_B left: the adapter was merged
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert all(k.endswith("proj.weight") for k in changed), changed  # only the adapted linears moved
+    assert bool(changed) == learns

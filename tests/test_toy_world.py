@@ -53,7 +53,8 @@ def test_gold_answers_pass_their_graders_in_both_modes(world):
 def test_teacher_defects_are_caught_by_the_response_filters(world):
     items = world["stage1"]
     rng = random.Random(0)
-    cands = [teacher_responses(it, 6, {"wrong_answer": 0.3, "repetition": 0.3}, rng) for it in items]
+    cands = [teacher_responses(it, 6, {"wrong_answer": 0.3, "repetition": 0.3}, rng, shortcut_share=0.5) for it in items]
+    assert any(c["style"] == "shortcut" and c["defect"] == "wrong_answer" for cs in cands for c in cs)
     defects = [c["defect"] for cs in cands for c in cs]
     assert defects.count("wrong_answer") > 0 and defects.count("repetition") > 0
     kept, removed = filter_responses(items, cands, max_repeats=2)
@@ -62,6 +63,22 @@ def test_teacher_defects_are_caught_by_the_response_filters(world):
     assert removed["repetition"] == defects.count("repetition")
     assert len(kept) == len(items) - removed["queries_with_no_passing_response"]
     assert max_line_repeats("a\nb\na\na") == 3
+
+
+def test_teacher_shortcuts_state_the_result_at_a_glance(world):
+    items = [it for it in world["stage1"] if it["family"] in ("arithmetic", "code")]
+    cands = [teacher_responses(it, 40, {}, random.Random(0), shortcut_share=0.5) for it in items]
+    for item, cs in zip(items, cands):
+        styles = [c["style"] for c in cs]
+        if item["family"] == "code":  # no shortcut defined: always worked step by step
+            assert set(styles) == {"step_by_step"}
+            continue
+        assert 10 <= styles.count("shortcut") <= 30, styles
+        short = next(c for c in cs if c["style"] == "shortcut")
+        a, b = item["thinking"].split("\n")[0].removeprefix("I need ").removesuffix(".").split(" + ")
+        assert short["thinking"].endswith(f"At a glance: {a} + {b} = {item['answer']}.")
+        assert "Ones:" not in short["thinking"] and short["response"] == item["response"]
+    assert score_items(items, [think_text(cs[0]) for cs in cands]) == [1.0] * len(items)
 
 
 def test_clean_teacher_traces_never_look_repetitive():

@@ -44,6 +44,14 @@ def make_item(rng: random.Random, difficulty: int) -> dict:
     }
 
 
+def shortcut(thinking: str) -> str:
+    """The same reasoning's result stated at a glance: the question line, then the sum at once."""
+    lines = thinking.split("\n")
+    question = lines[0].removeprefix("I need ").removesuffix(".")
+    total = next(line for line in lines if line.startswith("Reading the digits: ")).removeprefix("Reading the digits: ")
+    return f"{lines[0]}\nAt a glance: {question} = {total}"
+
+
 def corrupt(item: dict, rng: random.Random) -> tuple[str, str]:
     """A wrong final answer, written consistently in thinking and response (a plausible slip)."""
     right = int(item["answer"])

@@ -103,21 +103,28 @@ def _repeat_a_line(thinking: str, rng: random.Random, times: int = 6) -> str:
     return "\n".join(lines[: i + 1] + [lines[i]] * times + lines[i + 1 :])
 
 
-def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.Random) -> list[dict]:
+def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.Random,
+                      shortcut_share: float = 0.0) -> list[dict]:
     """``n`` long-CoT candidates for an item, with realistic defects at the rates in ``noise``.
 
     Defects: ``wrong_answer`` (a consistent slip), ``repetition`` (a line repeated many times).
-    Each candidate records the defect it was given, so tests can check the filters.
+    Style: with probability ``shortcut_share`` (families that have one) the teacher states the
+    result at a glance instead of working it out step by step — right for the teacher, a guess
+    for a small student that copies it. Each candidate records its defect and style, so tests can
+    check the filters and a run can count what the student was shown.
     """
     module = FAMILIES[item["family"]]
+    shortcut = getattr(module, "shortcut", None)
     out = []
     for _ in range(n):
-        thinking, response, defect = item["thinking"], item["response"], None
+        thinking, response, defect, style = item["thinking"], item["response"], None, "step_by_step"
         if rng.random() < noise.get("wrong_answer", 0.0):
             thinking, response = module.corrupt(item, rng)
             defect = "wrong_answer"
+        if shortcut and rng.random() < shortcut_share:
+            thinking, style = shortcut(thinking), "shortcut"
         if rng.random() < noise.get("repetition", 0.0):
             thinking = _repeat_a_line(thinking, rng)
             defect = defect or "repetition"
-        out.append({"thinking": thinking, "response": response, "defect": defect})
+        out.append({"thinking": thinking, "response": response, "defect": defect, "style": style})
     return out
