@@ -35,8 +35,8 @@ LORA_DEFAULTS = {"enabled": False, "r": 16, "alpha": 32, "dropout": 0.0, "target
 
 def lora_config(ctx: StageContext) -> LoraConfig | None:
     """The PEFT LoRA config of the stage's ``lora`` recipe section, or None when it is off."""
-    section = ctx.recipe.get("lora") or {}
-    if not section.get("enabled"):
+    section = ctx.recipe["lora"]
+    if not section["enabled"]:
         return None
     return LoraConfig(r=section["r"], lora_alpha=section["alpha"], lora_dropout=section["dropout"],
                       target_modules=section["target_modules"], task_type="CAUSAL_LM")

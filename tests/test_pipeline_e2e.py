@@ -115,7 +115,6 @@ def test_killed_stage_resumes_from_its_last_checkpoint(smoke_run, tmp_path, env)
     assert validate_parent(out)["metrics"]["train"]["steps"] == 40
 
 
-
 # The smoke stage-1 model solves no stage-2 query, so GRPO gets no advantage there and moves no
 # weight; its merge is still checked (a saved PeftModel would write an adapter, not a checkpoint).
 @pytest.mark.parametrize("stage,parent,learns", [("stage1_cold_start", "base", True),
