@@ -19,7 +19,8 @@ DEFAULTS = {
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-            "hard_switch_share": 0.2, "multi_turn_share": 0.2, "balance_families": True, "seed": 0},
+            "hard_switch_share": 0.2, "multi_turn_share": 0.2, "balance_by": ["family"],
+            "upsample_scarce": False, "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     r = ctx.recipe
     model, tokenizer = ctx.load_parent_model()
-    queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", ITEM_KEYS)[: r["data"]["max_queries"]]
-    direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", ITEM_KEYS)
+    keys = ITEM_KEYS + tuple(r["mix"]["balance_by"])
+    queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]
+    direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", keys)
     rs = r["rejection_sampling"]
     thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
                                           rs["batch_size"], rs["seed"], rs["max_line_repeats"])

@@ -57,21 +57,41 @@ def _with_flag(exchange: list[dict], mode: str) -> list[dict]:
     return [user, assistant]
 
 
-def _family_counts(thinking: list[tuple[dict, str]], direct: list[dict], size: int, ratio: float,
-                   balance: bool) -> dict[str | None, tuple[int, int]]:
-    """How many thinking and non-thinking rows to draw, per family (``None`` = all families pooled)."""
-    def counts(n_thinking: int, n_direct: int, budget: float) -> tuple[int, int]:
-        n_think = min(n_thinking, round(budget * ratio))
+def _group(item: dict, keys: list[str]) -> str:
+    return "/".join(str(item[k]) for k in keys)
+
+
+def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],
+                  mix: dict) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """How many thinking and non-thinking rows to draw per balance group (one group when
+    ``balance_by`` is empty), and the groups left out.
+
+    A group needs a thinking and a non-thinking source to take part (only one of them at a ratio
+    of 1 or 0): a group served in one mode only would teach the model to pick its mode from the
+    group instead of the flag.
+    """
+    size, ratio, keys = mix["size"], mix["thinking_ratio"], mix["balance_by"]
+    by_think = Counter(_group(item, keys) for item, _ in thinking)
+    by_direct = Counter(_group(item, keys) for item in direct)
+    everything = sorted(set(by_think) | set(by_direct))
+    groups = [g for g in everything if (by_think[g] or ratio == 0) and (by_direct[g] or ratio == 1)]
+    plan = {}
+    for g in groups:
+        budget = size / len(groups)
+        if mix["upsample_scarce"]:  # the full share, repeating samples where there are too few
+            plan[g] = round(budget * ratio), round(budget * (1 - ratio))
+            continue
+        n_think = min(by_think[g], round(budget * ratio))
         # When rejection sampling yields fewer thinking samples than asked, shrink the mix rather
         # than the ratio: the thinking : non-thinking balance is what the recipe is about.
-        return n_think, min(n_direct, round(budget - n_think) if ratio == 0 else round(n_think * (1 - ratio) / ratio))
+        plan[g] = n_think, min(by_direct[g], round(budget - n_think) if ratio == 0 else round(n_think * (1 - ratio) / ratio))
+    return plan, [g for g in everything if g not in plan]
 
-    if not balance:
-        return {None: counts(len(thinking), len(direct), size)}
-    by_think = Counter(item["family"] for item, _ in thinking)
-    by_direct = Counter(item["family"] for item in direct)
-    families = sorted(set(by_think) | set(by_direct))
-    return {f: counts(by_think[f], by_direct[f], size / len(families)) for f in families}
+
+def _draw(pool: list, n: int, rng: random.Random) -> list:
+    """``n`` elements of ``pool``: a sample without repeats, or every element before any repeats."""
+    whole, rest = divmod(n, len(pool)) if pool else (0, 0)
+    return pool * whole + rng.sample(pool, rest)
 
 
 def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict, seed: int) -> tuple[list[dict], dict]:
@@ -79,16 +99,18 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
 
     Each row has ``messages`` and ``chat_template_kwargs``; a share of non-thinking rows uses the
     hard switch (``enable_thinking=False``) instead of the ``/no_think`` flag, and a share of rows
-    are two-turn chats whose flags differ, so the last flag must win. With ``balance_families``
-    the ratio holds within every task family, so the mode cannot be guessed from the task (a
-    family the model rarely solves gets as few non-thinking rows as its thinking rows allow).
+    are two-turn chats whose flags differ, so the last flag must win. The ratio holds within every
+    group of items sharing the values of ``balance_by`` (e.g. task family and difficulty), so the
+    mode cannot be guessed from the item; a group the model rarely solves gets as few non-thinking
+    rows as its thinking rows allow, or with ``upsample_scarce`` its full share, repeating samples.
     """
     rng = random.Random(seed)
-    plan = _family_counts(thinking, direct, mix["size"], mix["thinking_ratio"], mix["balance_families"])
+    keys = mix["balance_by"]
     picked_think, picked_direct = [], []
-    for family, (n_think, n_direct) in plan.items():
-        picked_think += rng.sample([t for t in thinking if family in (None, t[0]["family"])], n_think)
-        picked_direct += rng.sample([d for d in direct if family in (None, d["family"])], n_direct)
+    plan, left_out = _group_counts(thinking, direct, mix)
+    for group, (n_think, n_direct) in plan.items():
+        picked_think += _draw([t for t in thinking if _group(t[0], keys) == group], n_think, rng)
+        picked_direct += _draw([d for d in direct if _group(d, keys) == group], n_direct, rng)
     think_rows, direct_rows = [], []
     for item, text in picked_think:
         flag = THINK_FLAG if rng.random() < mix["think_flag_share"] else None
@@ -113,6 +135,9 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
             row["messages"] = first + _with_flag(row["messages"][-2:], _mode(row["kind"]))
             row["kind"] += "_multi_turn"
     rng.shuffle(rows)
-    by_family = Counter(f"{item['family']}/think" for item, _ in picked_think)
-    by_family.update(f"{item['family']}/no_think" for item in picked_direct)
-    return rows, {**Counter(r["kind"] for r in rows), "by_family": dict(sorted(by_family.items()))}
+    by_group = Counter(f"{_group(item, keys) or 'all'}/think" for item, _ in picked_think)
+    by_group.update(f"{_group(item, keys) or 'all'}/no_think" for item in picked_direct)
+    repeated = len(picked_think) - len({it["id"] for it, _ in picked_think}) + len(picked_direct) - len(
+        {it["id"] for it in picked_direct})
+    return rows, {**Counter(r["kind"] for r in rows), "by_group": dict(sorted(by_group.items())), "repeated": repeated,
+                  "groups_left_out": left_out}

@@ -1,5 +1,7 @@
 """Stage-specific data logic: learnability selection, the fusion mix and its flags, stage-4 modes."""
 
+from collections import Counter
+
 from hybridthink.modes import resolve_mode
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.filters import think_text
@@ -9,7 +11,8 @@ from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-       "hard_switch_share": 0.2, "multi_turn_share": 0.3, "balance_families": True}
+       "hard_switch_share": 0.2, "multi_turn_share": 0.3, "balance_by": ["family"],
+       "upsample_scarce": False}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -46,26 +49,55 @@ def test_fusion_mix_keeps_the_ratio_when_thinking_samples_are_scarce():
     assert n_think == 10 and len(rows) == 40
 
 
-def _mode_share_by_family(counts: dict) -> dict[str, float]:
-    fams = {k.split("/")[0] for k in counts["by_family"]}
-    return {f: counts["by_family"].get(f"{f}/think", 0) / (counts["by_family"].get(f"{f}/think", 0)
-                                                           + counts["by_family"].get(f"{f}/no_think", 0)) for f in fams}
+def _mode_share(counts: dict) -> dict[str, float]:
+    groups = {k.rsplit("/", 1)[0] for k in counts["by_group"]}
+    n = counts["by_group"]
+    return {g: n.get(f"{g}/think", 0) / (n.get(f"{g}/think", 0) + n.get(f"{g}/no_think", 0)) for g in groups}
+
+
+def _scarce_thinking() -> list[tuple[dict, str]]:
+    """Thinking samples as a stage-2 model that solved few arithmetic and no instruction items leaves them."""
+    arithmetic = [it for it in WORLD["stage1"] if it["family"] == "arithmetic"][:6]
+    code = [it for it in WORLD["stage1"] if it["family"] == "code"]
+    return [(it, think_text(it)) for it in arithmetic + code]
 
 
 def test_fusion_mix_balances_the_ratio_within_each_family():
-    # The stage-2 model solved no instruction item and few arithmetic ones: without balancing, the
-    # task family alone would tell the model which mode to use.
-    arithmetic = [it for it in WORLD["stage1"] if it["family"] == "arithmetic"][:6]
-    code = [it for it in WORLD["stage1"] if it["family"] == "code"]
-    thinking = [(it, think_text(it)) for it in arithmetic + code]
-    rows, counts = fusion_rows(thinking, WORLD["stage3"], MIX, seed=0)
-    assert _mode_share_by_family(counts) == {"arithmetic": 0.5, "code": 0.5}
-    assert counts["by_family"] == {"arithmetic/no_think": 6, "arithmetic/think": 6, "code/no_think": 20, "code/think": 20}
-    assert len(rows) == 52
+    # Without balancing, the task family alone would tell the model which mode to use.
+    rows, counts = fusion_rows(_scarce_thinking(), WORLD["stage3"], MIX, seed=0)
+    assert _mode_share(counts) == {"arithmetic": 0.5, "code": 0.5}
+    assert counts["by_group"] == {"arithmetic/no_think": 6, "arithmetic/think": 6, "code/no_think": 30, "code/think": 30}
+    assert counts["groups_left_out"] == ["instruction"] and len(rows) == 72
 
-    rows, counts = fusion_rows(thinking, WORLD["stage3"], {**MIX, "balance_families": False}, seed=0)
-    shares = _mode_share_by_family(counts)
-    assert shares["instruction"] == 0.0 and len(rows) == 92
+    rows, counts = fusion_rows(_scarce_thinking(), WORLD["stage3"], {**MIX, "balance_by": []}, seed=0)
+    assert counts["by_group"] == {"all/no_think": 46, "all/think": 46} and len(rows) == 92
+
+
+def test_fusion_mix_balances_within_family_and_difficulty():
+    # The stage-2 model solved only one-step functions: balancing by family alone would pair them
+    # with harder non-thinking ones, and difficulty would give the mode away.
+    easy = [(it, think_text(it)) for it in WORLD["stage1"] if it["family"] == "code" and it["difficulty"] == 1]
+    difficulty = {it["response"]: it["difficulty"] for it in WORLD["stage1"]}
+
+    def direct_difficulties(rows):
+        return {difficulty[r["messages"][-1]["content"]] for r in rows if r["kind"].startswith("no_think")}
+
+    rows, _ = fusion_rows(easy, WORLD["stage1"], MIX, seed=0)
+    assert direct_difficulties(rows) == {1, 2, 3}
+    rows, counts = fusion_rows(easy, WORLD["stage1"], {**MIX, "balance_by": ["family", "difficulty"]}, seed=0)
+    assert direct_difficulties(rows) == {1}
+    assert counts["by_group"] == {"code/1/no_think": len(easy), "code/1/think": len(easy)}
+    assert counts["groups_left_out"] == ["arithmetic/1", "arithmetic/2", "arithmetic/3", "code/2", "code/3",
+                                         "instruction/1", "instruction/2", "instruction/3"]
+
+
+def test_fusion_mix_can_repeat_the_samples_of_a_scarce_group_instead_of_shrinking_it():
+    thinking = _scarce_thinking()
+    rows, counts = fusion_rows(thinking, WORLD["stage3"], {**MIX, "upsample_scarce": True}, seed=0)
+    assert counts["by_group"] == {"arithmetic/no_think": 30, "arithmetic/think": 30, "code/no_think": 30, "code/think": 30}
+    assert counts["repeated"] == 24
+    answers = Counter(r["messages"][-1]["content"] for r in rows if r["kind"].startswith("think"))
+    assert [answers[text] for item, text in thinking[:6]] == [5] * 6
 
 
 def test_stage4_rows_carry_mode_and_reward_columns():
