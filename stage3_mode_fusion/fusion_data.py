@@ -75,9 +75,9 @@ def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],
     by_direct = Counter(_group(item, keys) for item in direct)
     everything = sorted(set(by_think) | set(by_direct))
     groups = [g for g in everything if (by_think[g] or ratio == 0) and (by_direct[g] or ratio == 1)]
+    budget = size / max(1, len(groups))
     plan = {}
     for g in groups:
-        budget = size / len(groups)
         if mix["upsample_scarce"]:  # the full share, repeating samples where there are too few
             plan[g] = round(budget * ratio), round(budget * (1 - ratio))
             continue
@@ -137,7 +137,7 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     rng.shuffle(rows)
     by_group = Counter(f"{_group(item, keys) or 'all'}/think" for item, _ in picked_think)
     by_group.update(f"{_group(item, keys) or 'all'}/no_think" for item in picked_direct)
-    repeated = len(picked_think) - len({it["id"] for it, _ in picked_think}) + len(picked_direct) - len(
-        {it["id"] for it in picked_direct})
+    repeated = sum(len(ids) - len(set(ids)) for ids in ([it["id"] for it, _ in picked_think],
+                                                         [it["id"] for it in picked_direct]))
     return rows, {**Counter(r["kind"] for r in rows), "by_group": dict(sorted(by_group.items())), "repeated": repeated,
                   "groups_left_out": left_out}
