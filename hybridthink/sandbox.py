@@ -17,28 +17,36 @@ When the host runs as root, the candidate runs under a dedicated unprivileged ui
 concurrent run), which makes ``RLIMIT_NPROC`` bite (root ignores it) and removes every capability.
 A host running as non-root instead drops all capabilities inside its user namespace.
 
-Without working namespaces (fallback, warned once) a run gets only the rlimits, the private
-working directory, the uid drop when root, and an in-process block of ``socket``. Candidate code
-can then still write wherever its uid may (e.g. ``/tmp``), open sockets through ``ctypes``, and
-as non-root signal the host's processes of the same user.
+Every run also gets a seccomp filter (x86_64 and aarch64) under which ``socket``, every way of
+signalling or tracing another process (``kill``, ``tgkill``, ``ptrace``, ``process_vm_writev``,
+``pidfd_send_signal``, ...) and ``io_uring`` fail with EPERM, even through ``ctypes``.
+
+Without working namespaces (fallback, warned once) a run gets the rlimits, the private working
+directory, the uid drop when root and the seccomp filter (required: on other architectures the
+fallback refuses to run). Candidate code can then still read and write wherever its uid may
+(e.g. ``/tmp``).
 
 Linux only: namespaced runs need ``unshare`` (util-linux) and kernel 5.12+ (mount_setattr).
 
-A pass is reported only through a channel the candidate cannot forge by generic means: a random
-per-run token is read from an unlinked file descriptor, and the harness writes it to a dedicated
-pipe after every test ran in the original process. Exit codes and printed output never count.
-Test asserts are rewritten so that comparisons, arithmetic and truth tests only succeed on exact
-builtin data (see ``_harness``), which defeats always-equal objects. Out of scope: a candidate
-written against this very harness (walking interpreter frames to steal the token).
+A pass is reported only through a channel the candidate cannot forge: a random per-run token is
+read from an unlinked file descriptor, and the harness (``sandbox_harness.py``) writes it to a
+dedicated pipe after every test ran in the original process. Exit codes and printed output never
+count. Test asserts are rewritten so that comparisons, arithmetic, truth tests and nested call
+results only succeed on exact builtin data, which defeats always-equal objects; tests run in
+their own namespace with builtins and common modules as they were before the candidate ran; an
+audit hook and the seccomp filter keep candidate code away from the harness's frames and memory.
+What remains out of reach of these guards: exploiting a memory-safety bug of CPython itself
+(e.g. with bytecode loaded through ``marshal``), and, in the fallback, the host's ``/proc``
+reached by a path the audit hook cannot resolve.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import math
 import os
+import platform
 import secrets
 import select
 import shutil
@@ -52,6 +60,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -72,229 +81,20 @@ class SandboxResult:
     detail: str = ""
 
 
-def _harness() -> None:  # runs in the child as `python -I -c`, so it must be self-contained
-    """Child side: lock down, run candidate code then hardened tests, report the verdict."""
-    import ast
-    import ctypes
-    import json
-    import operator
-    import os
-    import resource
-    import signal
-    import sys
-    import types
-
-    write, exit_, getpid, pid0 = os.write, os._exit, os.getpid, os.getpid()
-    with os.fdopen(int(sys.argv[1]), "rb") as f:
-        cfg = json.loads(f.read())
-    out, token = int(sys.argv[2]), cfg.pop("token")
-
-    def verdict(message: str) -> None:
-        # Copies forked by candidate code would otherwise let it try several answers in parallel.
-        if getpid() == pid0:
-            write(out, message.encode()[:2000])
-        exit_(0)
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-
-    def check(rc: int, what: str) -> None:
-        if rc != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"{what}: {os.strerror(err)}")
-
-    def mount(src, dst, fstype, flags, data=None) -> None:
-        src, dst_b, fstype, data = (s.encode() if s else None for s in (src, dst, fstype, data))
-        check(libc.mount(src, dst_b, fstype, flags, data), f"mount {dst}")
-
-    def expose(paths) -> None:
-        # Root only: the candidate's uid must still read the interpreter, which may sit below a
-        # private directory such as /root. Mount a tmpfs over that directory and bind the needed
-        # paths back in; everything else there stays hidden.
-        groups = {}
-        for p in sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)}):
-            ancestors = [os.path.join("/", *p.split("/")[1:i]) for i in range(2, p.count("/") + 1)]
-            hidden = next((a for a in ancestors if not os.stat(a).st_mode & 0o001), None)
-            if hidden and not any(p.startswith(q + "/") for q in groups.get(hidden, [])):
-                groups.setdefault(hidden, []).append(p)
-        for hidden, inner in groups.items():
-            fds = [os.open(p, os.O_PATH) for p in inner]
-            mount("tmpfs", hidden, "tmpfs", 0, "mode=0755")
-            for p, fd in zip(inner, fds, strict=True):
-                os.makedirs(p, exist_ok=True)
-                mount(f"/proc/self/fd/{fd}", p, None, 4096 | 16384)  # MS_BIND | MS_REC
-                os.close(fd)
-
-    try:
-        if cfg["isolate"]:
-            if cfg["uid"] is not None:
-                expose([sys.prefix, sys.base_prefix, *sys.path, cfg["workdir"]])
-            attr = (ctypes.c_uint64 * 4)(1 | 2, 0, 0, 0)  # MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
-            L = ctypes.c_long  # mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof attr)
-            check(libc.syscall(L(442), L(-100), b"/", L(0x8000), attr, L(32)), "mount_setattr")
-            mount("tmpfs", cfg["workdir"], "tmpfs", 2 | 4, f"size={cfg['workdir_mb']}m,mode=1777")
-            os.chdir(cfg["workdir"])
-        else:
-            import _socket
-            import socket
-
-            def no_network(*args, **kwargs):
-                raise OSError("network access is disabled in the sandbox")
-
-            for mod in (socket, _socket):
-                mod.socket = no_network
-            socket.create_connection = socket.socketpair = socket.fromfd = no_network
-        # Limits are set here, before any candidate code runs, rather than in preexec_fn, which
-        # is unsafe in the threads run_many uses.
-        for res, limits in cfg["rlimits"].items():
-            resource.setrlimit(getattr(resource, res), tuple(limits))
-        signal.signal(signal.SIGXCPU, lambda *_: verdict("timeout: CPU time limit"))
-        if cfg["uid"] is not None:
-            os.setgroups([])
-            os.setgid(cfg["uid"])
-            os.setuid(cfg["uid"])
-        elif cfg["isolate"]:  # namespace root of a non-root host: drop every capability
-            ul = ctypes.c_ulong
-            for cap in range(64):
-                if libc.prctl(24, ul(cap), ul(0), ul(0), ul(0)) != 0:  # PR_CAPBSET_DROP
-                    break
-            header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-            check(libc.capset(header, (ctypes.c_uint32 * 6)()), "capset")
-        check(
-            libc.prctl(38, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)),
-            "PR_SET_NO_NEW_PRIVS",
-        )
-    except OSError as err:
-        verdict(f"error: sandbox setup failed: {err}")
-
-    # Asserts are rewritten so candidate objects cannot lie: every comparison, arithmetic
-    # operation and truth test inside an assert first requires its operands to be exact builtin
-    # data (int, float, complex, bool, str, bytes, None and list/tuple/set/frozenset/dict of
-    # them, checked recursively), whose behaviour candidate code cannot patch. `is` needs no
-    # check. Values passed through other calls (e.g. math.isclose, all) are not inspected.
-    leaf_types = {int, float, complex, bool, str, bytes, type(None)}
-    seq_types = {list, tuple, set, frozenset}
-
-    def plain(v, depth=0) -> bool:
-        t = type(v)
-        if t in leaf_types:
-            return True
-        if depth > 50:
-            return False
-        if t in seq_types:
-            return all(plain(x, depth + 1) for x in v)
-        return t is dict and all(plain(k, depth + 1) and plain(x, depth + 1) for k, x in v.items())
-
-    compare = {
-        "Eq": operator.eq,
-        "NotEq": operator.ne,
-        "Lt": operator.lt,
-        "LtE": operator.le,
-        "Gt": operator.gt,
-        "GtE": operator.ge,
-        "Is": operator.is_,
-        "IsNot": operator.is_not,
-        "In": lambda a, b: a in b,
-        "NotIn": lambda a, b: a not in b,
-    }
-    arith = {
-        "Add": operator.add,
-        "Sub": operator.sub,
-        "Mult": operator.mul,
-        "Div": operator.truediv,
-        "FloorDiv": operator.floordiv,
-        "Mod": operator.mod,
-        "Pow": operator.pow,
-        "MatMult": operator.matmul,
-        "LShift": operator.lshift,
-        "RShift": operator.rshift,
-        "BitOr": operator.or_,
-        "BitXor": operator.xor,
-        "BitAnd": operator.and_,
-    }
-
-    def require_plain(*values) -> None:
-        # Raising (not returning False) keeps a negation such as `not x != y` from passing.
-        if not all(plain(v) for v in values):
-            raise AssertionError("assert on a value that is not plain builtin data")
-
-    def strict_cmp(ops, *values) -> bool:
-        for op, a, b in zip(ops, values, values[1:], strict=False):
-            if op not in ("Is", "IsNot"):
-                require_plain(a, b)
-            if not compare[op](a, b):
-                return False
-        return True
-
-    def strict_arith(op, a, b):
-        require_plain(a, b)
-        return arith[op](a, b)
-
-    def strict_truth(v) -> bool:
-        require_plain(v)
-        return bool(v)
-
-    def call(name, args):
-        return ast.Call(ast.Name(name, ast.Load()), args, [])
-
-    class InAssert(ast.NodeTransformer):
-        def visit_Compare(self, node):
-            self.generic_visit(node)
-            ops = ast.Tuple([ast.Constant(type(o).__name__) for o in node.ops], ast.Load())
-            return call("__ht_cmp__", [ops, node.left, *node.comparators])
-
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            return call("__ht_arith__", [ast.Constant(type(node.op).__name__), node.left, node.right])
-
-        def visit_BoolOp(self, node):
-            self.generic_visit(node)
-            node.values = [call("__ht_truth__", [v]) for v in node.values]
-            return node
-
-        def visit_UnaryOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, ast.Not):
-                node.operand = call("__ht_truth__", [node.operand])
-            return node
-
-    class Harden(ast.NodeTransformer):
-        def visit_Assert(self, node):
-            node.test = call("__ht_truth__", [InAssert().visit(node.test)])
-            return node
-
-    try:
-        code = compile(cfg["code"], "<candidate>", "exec")
-        tests = compile(ast.fix_missing_locations(Harden().visit(ast.parse(cfg["tests"]))), "<tests>", "exec")
-    except (SyntaxError, ValueError) as err:
-        verdict(f"error: does not compile: {err}")
-
-    module = types.ModuleType("solution")
-    sys.modules["solution"] = module
-    stage = "candidate code"
-    try:
-        exec(code, module.__dict__)
-        stage = "tests"
-        module.__dict__.update(__ht_cmp__=strict_cmp, __ht_arith__=strict_arith, __ht_truth__=strict_truth)
-        exec(tests, module.__dict__)
-    except BaseException as err:  # SystemExit and friends are failures too
-        tb, line = err.__traceback__, None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == "<tests>":
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        where = f" at tests line {line}" if line else ""
-        message = str(err)[:200]
-        verdict(f"failed: {type(err).__name__} in {stage}{where}{': ' + message if message else ''}")
-    verdict(token)
-
-
-_HARNESS = inspect.getsource(_harness) + "\n_harness()\n"
+_HARNESS = str(Path(__file__).with_name("sandbox_harness.py"))
 _PROBE = (
     "import collections, functools, heapq, itertools, json, math, re\ndef f(x):\n    return [math.isqrt(x)]\n",
     "assert f(16) == [4]\n",
 )
 
+# Syscalls no test needs and a candidate could turn against the host or the harness: socket,
+# kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, ptrace, process_vm_readv,
+# process_vm_writev, pidfd_send_signal, io_uring_setup, pidfd_getfd, rt_sigaction (a Python
+# signal handler receives the interrupted frame); with the AUDIT_ARCH value of each ABI.
+_SECCOMP = {
+    "x86_64": {"arch": 0xC000003E, "deny": [41, 62, 200, 234, 129, 297, 101, 310, 311, 424, 425, 438, 13]},
+    "aarch64": {"arch": 0xC00000B7, "deny": [198, 129, 130, 131, 138, 240, 117, 270, 271, 424, 425, 438, 134]},
+}.get(platform.machine())
 _UNSHARE = shutil.which("unshare")
 _uid_lock = threading.Lock()
 _free_slots = list(range(_UID_SLOTS))
@@ -328,6 +128,8 @@ def _pidfd(pid: int):
 
 
 def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: bool) -> SandboxResult:
+    if not isolate and _SECCOMP is None:
+        return SandboxResult(False, "error", f"no seccomp filter for {platform.machine()}: namespaces are required")
     token, cpu_s = secrets.token_hex(16), math.ceil(timeout_s)
     workdir = tempfile.TemporaryDirectory(prefix="sandbox-", ignore_cleanup_errors=True)
     with _run_uid() as uid, workdir as work:
@@ -339,6 +141,7 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
             "tests": tests,
             "isolate": isolate,
             "uid": uid,
+            "seccomp": _SECCOMP,
             "workdir": work,
             "workdir_mb": WORKDIR_MB,
             "rlimits": {
@@ -361,7 +164,7 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
             payload.seek(0)
             try:
                 proc = subprocess.Popen(
-                    [*prefix, sys.executable, "-I", "-u", "-c", _HARNESS, str(payload.fileno()), str(write_end)],
+                    [*prefix, sys.executable, "-I", "-u", _HARNESS, str(payload.fileno()), str(write_end)],
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
@@ -417,7 +220,7 @@ def _probe() -> bool:
         if result.passed:
             if not isolate:
                 logger.warning(
-                    "sandbox runs WITHOUT namespaces (%s): no filesystem isolation, network blocked only in-process",
+                    "sandbox runs WITHOUT namespaces (%s): no filesystem isolation beyond the uid",
                     errors[0],
                 )
             return isolate
