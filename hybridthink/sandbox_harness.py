@@ -2,12 +2,14 @@
 
 It starts in a bare interpreter and imports nothing from this package. It locks the process
 down, runs the candidate code, then the hardened tests, and writes the verdict to VERDICT_FD.
-The secrets (the pass token, the test source) live only in ``main``'s locals. Before candidate
-code runs, an audit hook (which Python code cannot remove) refuses every way to reach another
-frame or raw memory: frame objects, tracing, gc walks, ctypes, hand-made code objects and
-``/proc``; the seccomp filter set up by the host refuses ``ptrace``-like syscalls and signal
-handlers (whose second argument is a frame). Tests run in their own namespace with builtins and
-common modules as they were before the candidate ran, so patching them does not reach the tests.
+
+The pass token is held only by an audit hook (which Python code can neither see nor remove); the
+hook writes it when the harness's own frame raises the pass event after the last test, so no
+frame, global or object that candidate code can reach holds the token. The hook also refuses
+what could reach it anyway or move the harness's frame: gc walks, ctypes, hand-made code
+objects, tracing and profiling, and ``/proc`` (memory); the seccomp filter set up by the host
+refuses ``ptrace``-like syscalls. Tests run in their own namespace, with builtins and common
+modules as they were before the candidate ran, so patching those does not reach the tests.
 """
 
 import ast
@@ -24,12 +26,12 @@ import types
 # Standard modules tests often import; tests get copies taken before any candidate code ran.
 TEST_MODULES = ("math", "re", "collections", "itertools", "functools", "heapq", "string", "random", "json",
                 "copy", "operator", "fractions", "decimal", "statistics", "typing", "bisect", "cmath")
-# Audit events that hand out frames or raw memory (see the module docstring).
+# Audit events refused once candidate code runs (see the module docstring).
 REFUSED_EVENTS = {
-    "sys._getframe", "sys._current_frames", "sys._getframemodulename", "sys.settrace", "sys.setprofile",
+    "sys.settrace", "sys.setprofile", "sys._settraceallthreads", "sys._setprofileallthreads",
     "sys.addaudithook", "gc.get_objects", "gc.get_referrers", "gc.get_referents", "code.__new__",
 }
-FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame"}
+PASS_EVENT = "hybridthink.sandbox.pass"
 
 
 def main() -> None:
@@ -37,10 +39,10 @@ def main() -> None:
     write, exit_, getpid, pid0 = os.write, os._exit, os.getpid, os.getpid()
     with os.fdopen(int(sys.argv[1]), "rb") as f:
         cfg = json.loads(f.read())
-    out, token = int(sys.argv[2]), cfg.pop("token")
+    out = int(sys.argv[2])
     os.set_inheritable(out, False)
 
-    def verdict(message: str) -> None:
+    def verdict(message: str) -> None:  # failures only: a pass goes through the audit hook
         # Copies forked by candidate code would otherwise let it try several answers in parallel.
         if getpid() == pid0:
             write(out, message.encode()[:2000])
@@ -68,7 +70,7 @@ def main() -> None:
     module = types.ModuleType("solution")
     sys.modules["solution"] = module
     stage = "candidate code"
-    sys.addaudithook(make_guard())
+    sys.addaudithook(make_guard(cfg.pop("token"), out, sys._getframe()))
     try:
         exec(code, module.__dict__)
         stage = "tests"
@@ -81,7 +83,8 @@ def main() -> None:
         except BaseException:  # a candidate exception whose __str__ fails
             message = f"exception in {stage}{where}"
         verdict(f"failed: {message}")
-    verdict(token)
+    sys.audit(PASS_EVENT)
+    verdict("error: the pass was refused")
 
 
 def lock_down(cfg: dict, on_cpu_limit) -> None:
@@ -166,10 +169,11 @@ def lock_down(cfg: dict, on_cpu_limit) -> None:
         refuse_syscalls(cfg["seccomp"]["arch"], cfg["seccomp"]["deny"])
 
 
-def make_guard():
-    """The audit hook; its settings live in its closure, out of candidate code's reach."""
-    refused, frame_attributes = frozenset(REFUSED_EVENTS), frozenset(FRAME_ATTRIBUTES)
-    realpath, fspath, fsdecode = os.path.realpath, os.fspath, os.fsdecode
+def make_guard(token: str, out: int, harness_frame):
+    """The audit hook: it alone holds the token, and writes it when ``harness_frame`` (and no
+    other frame, nor a forked copy) raises PASS_EVENT. Its settings live in its closure."""
+    refused, pass_event, write, exit_, getpid, pid0 = frozenset(REFUSED_EVENTS), PASS_EVENT, os.write, os._exit, os.getpid, os.getpid()
+    getframe, realpath, fspath, fsdecode = sys._getframe, os.path.realpath, os.fspath, os.fsdecode
 
     def in_proc(path) -> bool:
         if isinstance(path, int):
@@ -180,10 +184,12 @@ def make_guard():
             return True
 
     def guard(event: str, args: tuple) -> None:
+        if event == pass_event and getframe(1) is harness_frame and getpid() == pid0:
+            write(out, token.encode())
+            exit_(0)
         if (
             event in refused
             or event.startswith(("ctypes.", "sys.monitoring."))
-            or (event == "object.__getattr__" and args[1] in frame_attributes)
             or (event == "object.__setattr__" and args[1] == "__code__")
             or (event == "open" and in_proc(args[0]))
         ):
