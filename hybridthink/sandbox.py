@@ -22,26 +22,24 @@ signalling or tracing another process (``kill``, ``tgkill``, ``ptrace``, ``proce
 ``pidfd_send_signal``, ...) and ``io_uring`` fail with EPERM, even through ``ctypes``.
 
 Without working namespaces (fallback, warned once) a run gets the rlimits, the private working
-directory, the uid drop when root and the seccomp filter (required: on other architectures the
-fallback refuses to run). Candidate code can then still read and write wherever its uid may
-(e.g. ``/tmp``).
+directory, the uid drop when root (after the run every process of that uid is killed) and the
+seccomp filter (required: on other architectures the fallback refuses to run). Candidate code
+can then still read and write wherever its uid may (e.g. ``/tmp``, or, on a non-root host, the
+user's files) and, on a non-root host, leave a daemonised process behind.
 
 Linux only: namespaced runs need ``unshare`` (util-linux) and kernel 5.12+ (mount_setattr).
 
-A pass is reported only through a channel the candidate cannot forge: a random per-run token is
-read from an unlinked file descriptor, and the harness (``sandbox_harness.py``) writes it to a
-dedicated pipe after every test ran in the original process. Exit codes and printed output never
-count. Test asserts are rewritten so that comparisons, arithmetic, truth tests and nested call
-results only succeed on exact builtin data, which defeats always-equal objects; tests run in
-their own namespace with builtins and common modules as they were before the candidate ran; an
-audit hook and the seccomp filter keep candidate code away from the harness's frames and memory.
-What remains out of reach of these guards: exploiting a memory-safety bug of CPython itself
-(e.g. with bytecode loaded through ``marshal``), and, in the fallback, the host's ``/proc``
-reached by a path the audit hook cannot resolve.
+The verdict cannot be forged: the harness (``sandbox_harness.py``) runs the candidate code in one
+process and the tests in another, which holds the tests and a random per-run token and never runs
+candidate code. Calls into the candidate cross a pipe and only plain builtin data comes back, so
+exit codes, printed text, always-equal objects, patched builtins or modules, and frame or memory
+tricks all stay on the candidate's side. The test process writes the token to a dedicated pipe
+after the last test; only that counts as a pass.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
@@ -97,23 +95,27 @@ _SECCOMP = {
 }.get(platform.machine())
 _UNSHARE = shutil.which("unshare")
 _uid_lock = threading.Lock()
-_free_slots = list(range(_UID_SLOTS))
+_free_slots = collections.deque(range(_UID_SLOTS))  # FIFO: a released uid rests before reuse
 _probe_lock = threading.Lock()
 
 
 @contextmanager
-def _run_uid():
-    """A uid no other concurrent run shares (root hosts only), else None."""
+def _run_uid(isolate: bool):
+    """A uid no other concurrent run shares (root hosts only), else None. Without namespaces,
+    whatever the run left behind under that uid (e.g. a daemonised child) is killed after it."""
     if os.geteuid() != 0:
         yield None
         return
     with _uid_lock:
         if not _free_slots:
             raise RuntimeError(f"more than {_UID_SLOTS} concurrent sandbox runs")
-        slot = _free_slots.pop()
+        slot = _free_slots.popleft()
+    uid = _UID_BASE + os.getpid() * _UID_SLOTS + slot
     try:
-        yield _UID_BASE + os.getpid() * _UID_SLOTS + slot
+        yield uid
     finally:
+        if not isolate:  # kill(-1) as that uid reaches every process of the uid, wherever it went
+            subprocess.run(["/bin/sh", "-c", "kill -9 -1"], user=uid, group=uid, extra_groups=[], check=False)
         with _uid_lock:
             _free_slots.append(slot)
 
@@ -132,13 +134,11 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
         return SandboxResult(False, "error", f"no seccomp filter for {platform.machine()}: namespaces are required")
     token, cpu_s = secrets.token_hex(16), math.ceil(timeout_s)
     workdir = tempfile.TemporaryDirectory(prefix="sandbox-", ignore_cleanup_errors=True)
-    with _run_uid() as uid, workdir as work:
+    with _run_uid(isolate) as uid, workdir as work:
         if uid is not None:
             os.chown(work, uid, uid)
-        cfg = {
-            "token": token,
+        setup = {
             "code": code,
-            "tests": tests,
             "isolate": isolate,
             "uid": uid,
             "seccomp": _SECCOMP,
@@ -158,17 +158,23 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
             if os.geteuid() != 0:
                 prefix.insert(1, "--map-root-user")
         read_end, write_end = os.pipe()
-        # The token travels in an unlinked file: no path leads to it once the harness closed it.
-        with tempfile.TemporaryFile(dir=work) as payload, tempfile.TemporaryFile(dir=work) as output:
-            payload.write(json.dumps(cfg).encode())
-            payload.seek(0)
+        # The tests and the token travel in unlinked files: no path leads to them.
+        with (
+            tempfile.TemporaryFile(dir=work) as setup_file,
+            tempfile.TemporaryFile(dir=work) as secret_file,
+            tempfile.TemporaryFile(dir=work) as output,
+        ):
+            for file, content in ((setup_file, setup), (secret_file, {"tests": tests, "token": token})):
+                file.write(json.dumps(content).encode())
+                file.seek(0)
+            fds = (setup_file.fileno(), secret_file.fileno(), write_end)
             try:
                 proc = subprocess.Popen(
-                    [*prefix, sys.executable, "-I", "-u", _HARNESS, str(payload.fileno()), str(write_end)],
+                    [*prefix, sys.executable, "-I", "-u", _HARNESS, *map(str, fds)],
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(payload.fileno(), write_end),
+                    pass_fds=fds,
                     cwd=work,
                     start_new_session=True,
                     env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": work, "TMPDIR": work},
@@ -178,7 +184,8 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
                 return SandboxResult(False, "error", f"cannot start sandbox: {err}")
             finally:
                 os.close(write_end)
-            payload.close()
+            setup_file.close()
+            secret_file.close()
             start = time.monotonic()
             # Popen.wait(timeout) polls with sleeps of up to 50 ms; a pidfd wakes up at exit.
             with _pidfd(proc.pid) as exited:

@@ -1,17 +1,13 @@
-"""The code sandbox: real subprocesses running real hostile programs, no mocks.
+"""The code sandbox: real subprocesses running real programs, no mocks.
 
-Every hostile program below defines a WRONG ``add`` next to its trick, so a pass can only come
-from the trick. Where the host has working namespaces (probed by the sandbox) writes outside the
-private working directory and network access are prevented outright; without them only the
-in-process socket block and the uid/rlimits apply, and the tests that need namespaces skip.
+Every tricky program below defines a WRONG ``add`` next to its trick, so a pass can only come
+from the trick. Hostile programs (bombs, escapes, attacks on the host) are in
+``test_sandbox_hostile.py``; the host-unharmed checks live there.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 
 import pytest
 
@@ -21,9 +17,6 @@ from hybridthink.sandbox import SandboxResult, run_many, run_tests
 GOOD = "def add(a, b):\n    return a + b\n"
 WRONG = "def add(a, b):\n    return a - b\n"
 TESTS = "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n"
-
-needs_namespaces = pytest.mark.skipif(not sandbox._isolated(), reason="no working namespaces on this host")
-
 
 def test_passing_code_passes():
     assert run_tests(GOOD, TESTS) == SandboxResult(True, "passed", "")
@@ -81,9 +74,9 @@ TRICKS = {
     "patch_builtins": "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n"
     "builtins.abs = lambda x: 0\nbuiltins.print = lambda *a, **k: None\n",
     "exit_in_atexit": "import atexit, os\natexit.register(lambda: os._exit(0))\n",
-    # Only the original process may report: forked copies could otherwise each try an answer.
-    "report_from_fork": "import os\ndef add(a, b):\n    pid = os.fork()\n    if pid == 0:\n        return a + b\n"
-    "    os.waitpid(pid, 0)\n    os._exit(0)\n",
+    # Several processes answering one call: the tests still take exactly one answer per call.
+    "answers_from_forked_copies": "import os\n_add = add\ndef add(a, b):\n    for guess in (a * b, a + b + 1):\n"
+    "        if os.fork() == 0:\n            return guess\n    return _add(a, b)\n",
 }
 
 
@@ -142,45 +135,38 @@ def test_fork_bomb_is_contained_and_does_not_starve_a_concurrent_run():
     assert results[1].passed, results[1]
 
 
-def test_memory_bomb_is_refused():
-    result = run_tests(GOOD + "hog = bytearray(4 << 30)\n", TESTS, memory_mb=256)
-    assert (result.passed, result.status) == (False, "failed") and "MemoryError" in result.detail
+@pytest.mark.parametrize("isolate", [True, False], ids=["namespaces", "fallback"])
+def test_signals_sockets_and_tracing_are_refused_even_through_raw_syscalls(isolate):
+    if isolate and not sandbox._isolated():
+        pytest.skip("no working namespaces on this host")
+    code = GOOD + (
+        "import ctypes, os, signal\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "calls = [libc.socket(2, 1, 0), libc.kill(os.getpid(), 0), libc.ptrace(16, os.getppid(), 0, 0)]\n"
+        "refused = all(rc == -1 for rc in calls) and ctypes.get_errno() == 1\n"
+        "try:\n    signal.signal(signal.SIGALRM, lambda *_: None)\nexcept OSError:\n    pass\n"
+        "else:\n    refused = False\n"
+    )
+    assert sandbox._execute(code, TESTS + "assert refused\n", timeout_s=2, memory_mb=512, isolate=isolate).passed
 
 
-def test_network_connection_to_host_fails():
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        server.setblocking(False)
-        port = server.getsockname()[1]
-        code = GOOD + f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'hi')\n"
-        result = run_tests(code, TESTS)
-        assert (result.passed, result.status) == (False, "failed")
-        with pytest.raises(BlockingIOError):
-            server.accept()
-
-
-@needs_namespaces
-def test_writes_outside_the_work_dir_are_prevented():
-    target = f"/tmp/sandbox-escape-{uuid.uuid4().hex}"
-    result = run_tests(GOOD + f"open({target!r}, 'w').write('x')\n", TESTS)
-    assert (result.passed, result.status) == (False, "failed") and "Read-only" in result.detail
-    assert not os.path.exists(target)
-
-
-def test_huge_output_is_bounded():
-    code = GOOD + "import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 100_000)\n"
-    start = time.monotonic()
-    result = run_tests(code, TESTS, timeout_s=3)
-    assert not result.passed and len(result.detail) <= sandbox.DETAIL_CHARS
-    assert time.monotonic() - start < 5
-
-
-@pytest.mark.skipif(not sandbox._isolated() and os.geteuid() != 0, reason="same-user signals need namespaces")
-@pytest.mark.parametrize("target", ["os.getppid()", "-1", "1", "0"])
-def test_killing_the_host_fails(target):
-    result = run_tests(WRONG + f"import os, signal\nos.kill({target}, signal.SIGKILL)\n", TESTS)
-    assert not result.passed  # and this test process is still alive to check it
+def test_tests_see_candidate_objects_only_as_handles_and_data():
+    code = (
+        "class Counter:\n    def __init__(self, start):\n        self.n = start\n"
+        "    def bump(self, k=1):\n        self.n += k\n        return self.n\n"
+        "def evens(n):\n    yield from range(0, n, 2)\n"
+        "def strict(x):\n    if x < 0:\n        raise ValueError('negative')\n    return (x, {x: [x]}, {x}, b'x')\n"
+        "LIMIT = 3\n"
+    )
+    tests = (
+        "c = Counter(5)\nassert c.bump() == 6 and c.bump(k=2) == 8 and c.n == 8\n"
+        "assert list(evens(7)) == [0, 2, 4, 6] and 4 in evens(7)\n"
+        "assert strict(2) == (2, {2: [2]}, {2}, b'x') and LIMIT == 3\n"
+        "try:\n    strict(-1)\nexcept ValueError as err:\n    assert 'negative' in str(err)\nelse:\n    assert False\n"
+        "assert c != c.bump and not (c == 8)\n"
+        "try:\n    bool(c)\nexcept TypeError:\n    pass\nelse:\n    assert False, 'a handle has no truth value'\n"
+    )
+    assert run_tests(code, tests).passed
 
 
 def test_run_many_keeps_order():

@@ -44,12 +44,17 @@ SEARCH_FOR_TESTS = """
 import glob, os, sys
 def readable(path):
     try:
-        with open(path, 'rb') as f:
-            return f.read(1 << 20)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return os.read(fd, 1 << 20)
+        finally:
+            os.close(fd)
     except (OSError, ValueError):
         return b''
 places = [' '.join(sys.argv).encode(), repr(os.environ).encode()]
-places += [readable(p) for p in glob.glob('*') + glob.glob('/proc/self/fd/*') + glob.glob('/proc/*/cmdline')]
+parent = f'/proc/{{os.getppid()}}'
+paths = glob.glob('*') + glob.glob('/proc/self/fd/*') + glob.glob(parent + '/fd/*')
+places += [readable(p) for p in paths + [parent + '/cmdline', parent + '/environ', parent + '/mem']]
 for fd in range(64):
     try:
         places.append(os.pread(fd, 1 << 20, 0))
@@ -105,7 +110,7 @@ HOSTILE = {
         "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(1.5)\n"
         "        open('{escape}', 'w').write('x')\n    os._exit(0)\n",
         None,
-        {"namespaces"},
+        UID_GUARDED,
     ),
     "huge_output": ("import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 100_000)\n", None, ALL),
     "read_the_tests": (SEARCH_FOR_TESTS, None, ALL),
