@@ -26,8 +26,15 @@ _FENCE_RE = re.compile(r"```([^\n`]*)\n(.*?)```", re.DOTALL)
 _PYTHON_LABELS = {"", "python", "python3", "py"}
 
 
+_MARKED_RE = re.compile(r"^[ \t]*(?:\*\*)?final answer(?:\*\*)?[ \t]*[:：](?:\*\*)?[ \t]*(.+?)[ \t]*$|^####[ \t]*(.+?)[ \t]*$",
+                        re.IGNORECASE | re.MULTILINE)
+
+
 def _answer(completion) -> str:
-    return split_thinking(completion_text(completion))[1]
+    """The answer part: after the last ``</think>``, and before any later ``<think>`` that never
+    closes. Whatever sits inside a think block, first or not, is thinking."""
+    answer = split_thinking(completion_text(completion))[1]
+    return answer.rsplit(THINK_CLOSE, 1)[-1].split(THINK_OPEN, 1)[0]
 
 
 def boxed_answers(text: str) -> list[str]:
@@ -42,6 +49,13 @@ def boxed_answers(text: str) -> list[str]:
             found.append(text[start + len("\\boxed{") : i - 1].strip())
         start = text.find("\\boxed{", i if depth == 0 else start + 1)
     return found
+
+
+def final_answers(text: str) -> list[str]:
+    """Every ``\\boxed{}`` content and every clearly marked final answer ("Final answer: X" or
+    GSM8K's "#### X" on a line of its own) in ``text``, in order."""
+    marked = [(m.group(1) or m.group(2)).rstrip(".").strip("$ ") for m in _MARKED_RE.finditer(text)]
+    return boxed_answers(text) + marked
 
 
 def _parse_math(text: str) -> list:
@@ -60,13 +74,14 @@ def _verify(gold: list, pred: list) -> bool:
 
 
 def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float | None]:
-    """1.0 when the boxed answer after ``</think>`` is mathematically equal to ``answer``.
+    """1.0 when the final answer after ``</think>`` is mathematically equal to ``answer``.
 
-    Every distinct ``\\boxed{}`` in the answer part must verify, so hedging between different
-    answers scores 0, while repeating one answer (even in another form) does not. No box, or a
-    box only inside the thinking, scores 0. A row whose ``answer`` is None or does not parse to a
-    mathematical object gets None. Each parse/verify is limited to MATH_TIMEOUT_S only when
-    called from the main thread (see ``_parse_math``).
+    Final answers are the ``\\boxed{}`` contents and clearly marked final answers of the answer
+    part (see :func:`final_answers`). Every distinct one must verify, so hedging between
+    different answers scores 0, while repeating one answer (even in another form) does not. No
+    final answer, or one only inside the thinking, scores 0. A row whose ``answer`` is None or
+    does not parse to a mathematical object gets None. Each parse/verify is limited to
+    MATH_TIMEOUT_S only when called from the main thread (see ``_parse_math``).
     """
     rewards = []
     for completion, gold_text in zip(completions, answer, strict=True):
@@ -74,7 +89,7 @@ def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float |
         if all(isinstance(g, str) for g in gold):  # nothing mathematical parsed
             rewards.append(None)
             continue
-        boxes = list(dict.fromkeys(boxed_answers(_answer(completion))))
+        boxes = list(dict.fromkeys(final_answers(_answer(completion))))
         ok = bool(boxes) and all(
             len(box) <= MAX_ANSWER_CHARS and _verify(gold, _parse_math(f"\\boxed{{{box}}}")) for box in boxes
         )
