@@ -10,7 +10,7 @@ TORCH_INDEX ?=
 RECIPES    ?= recipes/toy
 RUN_DIR    ?= runs/toy
 
-.PHONY: setup demo test test-slow clean
+.PHONY: setup demo test test-slow validate-verifiers clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# The verifiers on the real evaluation sets beside the project; writes results/verifiers.{md,json}.
+validate-verifiers: setup
+	$(PY) -m hybridthink.verifier_validation --benchmarks ../shared/benchmarks --out results
 
 clean:
 	rm -rf $(RUN_DIR)

@@ -58,17 +58,19 @@ def final_answers(text: str) -> list[str]:
     return boxed_answers(text) + marked
 
 
-def _parse_math(text: str) -> list:
+def parse_math(text: str) -> list:
+    """math-verify's parse of ``text`` (boxed first when it has no box or ``$``)."""
     # math-verify times out through signal.alarm, which only works in the main thread (where
     # TRL's GRPOTrainer calls synchronous rewards). Elsewhere the timeout must be disabled, and a
     # pathological answer such as 9^{9^{9^9}} can then run for minutes.
     timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
-    if "\\boxed" not in text and "$" not in text:
+    if "\\boxed" not in text and "$" not in text.replace("\\$", ""):  # an escaped \$ is a dollar sign
         text = f"\\boxed{{{text}}}"
     return parse(text, parsing_timeout=timeout)
 
 
-def _verify(gold: list, pred: list) -> bool:
+def math_equal(gold: list, pred: list) -> bool:
+    """math-verify's equivalence of two parses, time-bounded in the main thread."""
     timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
     return verify(gold, pred, timeout_seconds=timeout)
 
@@ -81,17 +83,17 @@ def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float |
     different answers scores 0, while repeating one answer (even in another form) does not. No
     final answer, or one only inside the thinking, scores 0. A row whose ``answer`` is None or
     does not parse to a mathematical object gets None. Each parse/verify is limited to
-    MATH_TIMEOUT_S only when called from the main thread (see ``_parse_math``).
+    MATH_TIMEOUT_S only when called from the main thread (see ``parse_math``).
     """
     rewards = []
     for completion, gold_text in zip(completions, answer, strict=True):
-        gold = _parse_math(str(gold_text)) if gold_text is not None else []
+        gold = parse_math(str(gold_text)) if gold_text is not None else []
         if all(isinstance(g, str) for g in gold):  # nothing mathematical parsed
             rewards.append(None)
             continue
         boxes = list(dict.fromkeys(final_answers(_answer(completion))))
         ok = bool(boxes) and all(
-            len(box) <= MAX_ANSWER_CHARS and _verify(gold, _parse_math(f"\\boxed{{{box}}}")) for box in boxes
+            len(box) <= MAX_ANSWER_CHARS and math_equal(gold, parse_math(f"\\boxed{{{box}}}")) for box in boxes
         )
         rewards.append(float(ok))
     return rewards

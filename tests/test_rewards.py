@@ -51,6 +51,10 @@ def test_math_gold_formats():
     ]
 
 
+def test_math_gold_with_an_escaped_dollar_sign():  # MATH-500 writes money as \$36
+    assert math([r"\boxed{\$36}", r"\boxed{36}", r"\boxed{\$37}"], [r"\$36"] * 3) == [1.0, 1.0, 0.0]
+
+
 def test_math_answer_only_in_thinking_scores_zero():
     assert math([think(r"it is \boxed{7}", "It is seven.")], ["7"]) == [0.0]
 
