@@ -9,18 +9,16 @@ at the answer part after ``</think>``, so nothing written while thinking can ear
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 
-from math_verify import parse, verify
 from trl.rewards import get_soft_overlong_punishment
 
 from hybridthink.constraints import share_followed
+from hybridthink.math_grading import math_equal, parse_math
 from hybridthink.modes import THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
 from hybridthink.sandbox import run_many
 
 MAX_ANSWER_CHARS = 1000  # longer boxed answers score 0 instead of feeding sympy unbounded input
-MATH_TIMEOUT_S = 5
 CODE_TIMEOUT_S = 5.0
 _FENCE_RE = re.compile(r"```([^\n`]*)\n(.*?)```", re.DOTALL)
 _PYTHON_LABELS = {"", "python", "python3", "py"}
@@ -58,23 +56,6 @@ def final_answers(text: str) -> list[str]:
     return boxed_answers(text) + marked
 
 
-def parse_math(text: str) -> list:
-    """math-verify's parse of ``text`` (boxed first when it has no box or ``$``)."""
-    # math-verify times out through signal.alarm, which only works in the main thread (where
-    # TRL's GRPOTrainer calls synchronous rewards). Elsewhere the timeout must be disabled, and a
-    # pathological answer such as 9^{9^{9^9}} can then run for minutes.
-    timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
-    if "\\boxed" not in text and "$" not in text.replace("\\$", ""):  # an escaped \$ is a dollar sign
-        text = f"\\boxed{{{text}}}"
-    return parse(text, parsing_timeout=timeout)
-
-
-def math_equal(gold: list, pred: list) -> bool:
-    """math-verify's equivalence of two parses, time-bounded in the main thread."""
-    timeout = MATH_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
-    return verify(gold, pred, timeout_seconds=timeout)
-
-
 def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float | None]:
     """1.0 when the final answer after ``</think>`` is mathematically equal to ``answer``.
 
@@ -82,8 +63,8 @@ def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float |
     part (see :func:`final_answers`). Every distinct one must verify, so hedging between
     different answers scores 0, while repeating one answer (even in another form) does not. No
     final answer, or one only inside the thinking, scores 0. A row whose ``answer`` is None or
-    does not parse to a mathematical object gets None. Each parse/verify is limited to
-    MATH_TIMEOUT_S only when called from the main thread (see ``parse_math``).
+    does not parse to a mathematical object gets None. Each comparison is time-bounded in any
+    thread (see ``hybridthink.math_grading``).
     """
     rewards = []
     for completion, gold_text in zip(completions, answer, strict=True):
@@ -93,7 +74,7 @@ def math_accuracy_reward(prompts, completions, answer, **kwargs) -> list[float |
             continue
         boxes = list(dict.fromkeys(final_answers(_answer(completion))))
         ok = bool(boxes) and all(
-            len(box) <= MAX_ANSWER_CHARS and math_equal(gold, parse_math(f"\\boxed{{{box}}}")) for box in boxes
+            len(box) <= MAX_ANSWER_CHARS and math_equal(str(gold_text), f"\\boxed{{{box}}}") for box in boxes
         )
         rewards.append(float(ok))
     return rewards

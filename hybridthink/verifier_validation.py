@@ -29,7 +29,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hybridthink.modes import EMPTY_THINK
-from hybridthink.rewards import parse_math, math_equal, code_execution_reward, math_accuracy_reward
+from hybridthink.math_grading import math_equal
+from hybridthink.rewards import code_execution_reward, math_accuracy_reward
 from hybridthink.sandbox import _isolated, run_many
 
 MATH_SETS = {  # file: (how a reference completion is built, gold answer column)
@@ -61,7 +62,7 @@ def validate_math(path: Path, limit: int | None = None) -> dict:
     fp, same_answer, fp_items = [], 0, []
     for i in tqdm(range(len(rows)), desc=f"{path.name} FP"):
         j = (i + 1) % len(rows)
-        if math_equal(parse_math(golds[i]), parse_math(golds[j])):
+        if math_equal(golds[i], golds[j]):
             same_answer += 1
             continue
         fp.append(math_accuracy_reward(["q"], [completions[i]], answer=[golds[j]])[0])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from hybridthink import math_grading
 from hybridthink.rewards import (
     REWARD_FUNCTIONS,
     boxed_answers,
@@ -84,9 +86,13 @@ def test_math_conversational_completions():
     assert math(completions, ["12"]) == [1.0]
 
 
-def test_math_works_outside_the_main_thread():
+def test_math_works_outside_the_main_thread_and_stays_time_bounded():
+    tower = r"\boxed{9^{9^{9^{9}}}}"
     with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(math, [r"\boxed{3}"], ["3"]).result() == [1.0]
+        assert pool.submit(math, [r"\boxed{3}", r"\boxed{4}"], ["3", "3"]).result() == [1.0, 0.0]
+        start = time.monotonic()
+        assert pool.submit(math, [tower], ["7"]).result() == [0.0]
+    assert time.monotonic() - start < 2 * math_grading.TIMEOUT_S + 2
 
 
 # --- code_execution --------------------------------------------------------------------------
