@@ -159,6 +159,8 @@ def lock_down(cfg: dict) -> None:
     # unsafe in the threads run_many uses.
     for res, limits in cfg["rlimits"].items():
         resource.setrlimit(getattr(resource, res), tuple(limits))
+    # Set before seccomp refuses sigaction: asyncio.run then leaves SIGINT alone.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if cfg["uid"] is not None:
         os.setgroups([])
         os.setgid(cfg["uid"])

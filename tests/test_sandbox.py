@@ -54,8 +54,9 @@ def test_legitimate_assert_forms_pass():
     assert run_tests(code, tests).passed
 
 
-def test_candidate_can_use_its_working_directory_and_threads():
+def test_candidate_can_use_its_working_directory_threads_and_asyncio():
     code = GOOD + (
+        "import asyncio\nasync def three():\n    return 3\nassert asyncio.run(three()) == 3\n"
         "import threading\n"
         "open('scratch.txt', 'w').write('ok')\n"
         "threads = [threading.Thread(target=lambda: None) for _ in range(8)]\n"
