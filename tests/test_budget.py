@@ -1,0 +1,71 @@
+"""Thinking budgets on a tiny real Qwen3 model (random weights, real HF generate)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
+
+from hybridthink.budget import generate, generate_with_budget, resolve_budget
+from hybridthink.generation import chat_prompts
+from hybridthink.generation import generate as plain_generate
+from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, split_thinking
+
+BUDGETS = (0, 3, 12, 40)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    torch.manual_seed(0)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    return Qwen3ForCausalLM(config).eval()
+
+
+def conversations(n: int) -> list[list[dict]]:
+    return [[{"role": "user", "content": f"What is {i} + 3?"}] for i in range(n)]
+
+
+def test_no_thinking_segment_exceeds_its_budget(model, tokenizer):
+    out = []
+    for budget in BUDGETS:
+        torch.manual_seed(budget)
+        out += generate_with_budget(model, tokenizer, conversations(60), budget, max_answer_tokens=8, do_sample=True, temperature=1.5)
+    assert len(out) == 240
+    for c in out:
+        assert c.thinking_tokens <= c.budget, c
+        thinking, _ = split_thinking(c.text)
+        if c.budget == 0:
+            assert c.text.startswith(EMPTY_THINK) and c.thinking_tokens == 0 and not c.forced
+        else:
+            assert c.text.startswith("<think>\n")
+        if c.forced:  # ran to the budget exactly, then the stop-thinking text closed the block
+            assert c.thinking_tokens == c.budget and STOP_THINKING_TEXT.split("\n")[0] in thinking
+    assert sum(c.forced for c in out) > 100
+    assert any(c.budget and not c.forced and "</think>" in c.text for c in out), "no row closed its thinking itself"
+
+
+def test_budget_zero_is_the_non_thinking_mode(model, tokenizer):
+    convs = conversations(4)
+    budgeted = generate(model, tokenizer, convs, thinking_budget=0, max_answer_tokens=6)
+    plain = plain_generate(model, tokenizer, chat_prompts(tokenizer, convs, enable_thinking=False), max_new_tokens=6)
+    assert budgeted == [EMPTY_THINK + group[0].text for group in plain]
+
+
+def test_effort_levels_resolve_by_argument_system_prompt_or_number():
+    user = [{"role": "user", "content": "hi"}]
+    system = [{"role": "system", "content": "Be brief.\nThinking effort: low"}, *user]
+    assert resolve_budget(user) is None
+    assert resolve_budget(user, effort="high") == 1024
+    assert resolve_budget(system) == 64
+    assert resolve_budget(system, effort="medium", efforts={"medium": 100}) == 100
+    assert resolve_budget(system, thinking_budget=7) == 7
+    assert resolve_budget(user, effort="32") == 32
+    assert resolve_budget([{"role": "system", "content": "thinking effort: 0"}, *user]) == 0
+    with pytest.raises(ValueError, match="unknown effort 'extreme'"):
+        resolve_budget(user, effort="extreme")
+    with pytest.raises(ValueError, match=">= 0"):
+        resolve_budget(user, thinking_budget=-1)
