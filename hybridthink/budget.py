@@ -72,11 +72,17 @@ def _token_id(tokenizer, text: str) -> int:
     return ids[0]
 
 
-@torch.no_grad()
-def _continue(model, tokenizer, rows: list[list[int]], max_new_tokens: int, stop_ids: set, sampling: dict) -> list[list[int]]:
-    """New token ids for each row (left-padded batch), cut after the first stop id."""
-    if max_new_tokens <= 0 or not rows:
+def _continue(model, tokenizer, rows: list[list[int]], max_new_tokens: int, stop_ids: set, sampling: dict,
+              batch_size: int) -> list[list[int]]:
+    """New token ids for each row, in left-padded batches, cut after the first stop id."""
+    if max_new_tokens <= 0:
         return [[] for _ in rows]
+    return [ids for start in range(0, len(rows), batch_size)
+            for ids in _continue_batch(model, tokenizer, rows[start : start + batch_size], max_new_tokens, stop_ids, sampling)]
+
+
+@torch.no_grad()
+def _continue_batch(model, tokenizer, rows, max_new_tokens, stop_ids, sampling) -> list[list[int]]:
     width = max(len(r) for r in rows)
     pad = tokenizer.pad_token_id
     input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=model.device)
@@ -106,6 +112,7 @@ def generate_with_budget(
     temperature: float = 1.0,
     top_p: float = 1.0,
     top_k: int = 0,
+    batch_size: int = 64,
 ) -> list[BudgetedCompletion]:
     """Budget-forced completions, one per conversation (see the module docstring).
 
@@ -125,7 +132,7 @@ def generate_with_budget(
     for budget in sorted({b for b in budgets if b != 0}, key=lambda b: -1 if b is None else b):
         rows = [i for i, b in enumerate(budgets) if b == budget]
         limit = max_thinking_tokens if budget is None else budget
-        for i, ids in zip(rows, _continue(model, tokenizer, [prompts[i] for i in rows], limit, {close, end}, sampling)):
+        for i, ids in zip(rows, _continue(model, tokenizer, [prompts[i] for i in rows], limit, {close, end}, sampling, batch_size)):
             thinking[i] = ids
 
     forced = [b not in (0, None) and close not in t and end not in t and len(t) >= b for t, b in zip(thinking, budgets)]
@@ -133,7 +140,7 @@ def generate_with_budget(
     heads_ids = [p + t + (stop_ids if f else []) for p, t, f in zip(prompts, thinking, forced)]
     todo = [i for i in range(len(conversations)) if not ended[i]]
     answers: list[list[int]] = [[] for _ in conversations]
-    for i, ids in zip(todo, _continue(model, tokenizer, [heads_ids[i] for i in todo], max_answer_tokens, {end}, sampling)):
+    for i, ids in zip(todo, _continue(model, tokenizer, [heads_ids[i] for i in todo], max_answer_tokens, {end}, sampling, batch_size)):
         answers[i] = ids
 
     out = []

@@ -32,7 +32,7 @@ def conversation(item: dict, mode: str) -> list[dict]:
     return [{"role": "user", "content": content}]
 
 
-def _ci95(values: list[float]) -> float:
+def ci95(values: list[float]) -> float:
     """Half-width of a normal-approximation 95% confidence interval of the mean."""
     if len(values) < 2:
         return float("nan")
@@ -48,7 +48,7 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
     return {
         "n": len(items),
         "accuracy": statistics.fmean(scores),
-        "accuracy_ci95": _ci95(scores),
+        "accuracy_ci95": ci95(scores),
         "mean_tokens": statistics.fmean(tokens),
         "adherence": None if mode == "raw" else statistics.fmean(float(m == mode) for m in modes_seen),
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},

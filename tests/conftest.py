@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from transformers import PreTrainedTokenizerFast
+import torch
+from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
 
 from hybridthink.toy.tokenizer import build_tokenizer
 
@@ -18,3 +19,15 @@ _CORPUS = [
 def tokenizer() -> PreTrainedTokenizerFast:
     """The toy world's byte-level BPE (Qwen3's special tokens, hybrid template) on a tiny corpus."""
     return build_tokenizer(_CORPUS, vocab_size=400)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tokenizer) -> Qwen3ForCausalLM:
+    """A randomly initialised two-layer Qwen3 over the tokenizer above (seed 0)."""
+    torch.manual_seed(0)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    return Qwen3ForCausalLM(config).eval()

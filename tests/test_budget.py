@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from hybridthink.budget import generate, generate_with_budget, resolve_budget
 from hybridthink.generation import chat_prompts
@@ -14,26 +13,15 @@ from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, split_thinking
 BUDGETS = (0, 3, 12, 40)
 
 
-@pytest.fixture(scope="module")
-def model(tokenizer):
-    torch.manual_seed(0)
-    config = Qwen3Config(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-    )
-    return Qwen3ForCausalLM(config).eval()
-
-
 def conversations(n: int) -> list[list[dict]]:
     return [[{"role": "user", "content": f"What is {i} + 3?"}] for i in range(n)]
 
 
-def test_no_thinking_segment_exceeds_its_budget(model, tokenizer):
+def test_no_thinking_segment_exceeds_its_budget(tiny_model, tokenizer):
     out = []
     for budget in BUDGETS:
         torch.manual_seed(budget)
-        out += generate_with_budget(model, tokenizer, conversations(60), budget, max_answer_tokens=8, do_sample=True, temperature=1.5)
+        out += generate_with_budget(tiny_model, tokenizer, conversations(60), budget, max_answer_tokens=8, do_sample=True, temperature=1.5)
     assert len(out) == 240
     for c in out:
         assert c.thinking_tokens <= c.budget, c
@@ -48,10 +36,10 @@ def test_no_thinking_segment_exceeds_its_budget(model, tokenizer):
     assert any(c.budget and not c.forced and "</think>" in c.text for c in out), "no row closed its thinking itself"
 
 
-def test_budget_zero_is_the_non_thinking_mode(model, tokenizer):
+def test_budget_zero_is_the_non_thinking_mode(tiny_model, tokenizer):
     convs = conversations(4)
-    budgeted = generate(model, tokenizer, convs, thinking_budget=0, max_answer_tokens=6)
-    plain = plain_generate(model, tokenizer, chat_prompts(tokenizer, convs, enable_thinking=False), max_new_tokens=6)
+    budgeted = generate(tiny_model, tokenizer, convs, thinking_budget=0, max_answer_tokens=6)
+    plain = plain_generate(tiny_model, tokenizer, chat_prompts(tokenizer, convs, enable_thinking=False), max_new_tokens=6)
     assert budgeted == [EMPTY_THINK + group[0].text for group in plain]
 
 
