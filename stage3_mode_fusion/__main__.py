@@ -11,7 +11,7 @@ from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, run_sft
 
-from .fusion_data import fusion_rows, rejection_sample
+from .fusion_data import budget_rows, fusion_rows, rejection_sample
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
@@ -20,7 +20,7 @@ DEFAULTS = {
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "hard_switch_share": 0.2, "multi_turn_share": 0.2, "balance_by": ["family"],
-            "upsample_scarce": False, "seed": 0},
+            "upsample_scarce": False, "budget_share": 0.0, "budget_range": [4, 48], "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
                                           rs["batch_size"], rs["seed"], rs["max_line_repeats"])
     print(f"[{STAGE}] rejection sampling: {rs_stats}")
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
+    mix_counts.update(budget_rows(rows, tokenizer, r["mix"]["budget_share"], r["mix"]["budget_range"], r["mix"]["seed"]))
     print(f"[{STAGE}] fusion mix: {mix_counts}")
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")

@@ -7,7 +7,15 @@ import random
 from collections import Counter
 
 from hybridthink.generation import chat_prompts, generate
-from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, last_flag, split_thinking
+from hybridthink.modes import (
+    NO_THINK_FLAG,
+    STOP_THINKING_TEXT,
+    THINK_FLAG,
+    THINK_OPEN,
+    completion_mode,
+    last_flag,
+    split_thinking,
+)
 from hybridthink.scoring import score_items
 
 
@@ -141,3 +149,34 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
                                                          [it["id"] for it in picked_direct]))
     return rows, {**Counter(r["kind"] for r in rows), "by_group": dict(sorted(by_group.items())), "repeated": repeated,
                   "groups_left_out": left_out}
+
+
+def budget_cut(text: str, budget: int, tokenizer) -> str | None:
+    """``text`` as budget forcing would have produced it: its thinking cut after ``budget`` tokens,
+    then the stop-thinking text, ``</think>`` and the same answer. None when the thinking is not
+    longer than the budget (nothing to cut)."""
+    thinking, answer = split_thinking(text)
+    ids = tokenizer.encode(thinking or "", add_special_tokens=False)
+    if len(ids) <= budget:
+        return None
+    return f"{THINK_OPEN}\n{tokenizer.decode(ids[:budget])}{STOP_THINKING_TEXT}{answer}"
+
+
+def budget_rows(rows: list[dict], tokenizer, share: float, budget_range: list[int], seed: int) -> dict:
+    """Cut the final thinking answer of a ``share`` of thinking rows at a random budget in
+    ``budget_range`` (in place), so the model learns to answer from partial reasoning; return
+    how many were cut and how many were drawn but already within their budget."""
+    rng = random.Random(seed)
+    low, high = budget_range
+    counts = Counter()
+    for row in rows:
+        if not row["kind"].startswith("think") or rng.random() >= share:
+            continue
+        cut = budget_cut(row["messages"][-1]["content"], rng.randint(low, high), tokenizer)
+        if cut is None:
+            counts["budget_within"] += 1
+            continue
+        row["messages"][-1] = {**row["messages"][-1], "content": cut}
+        row["kind"] += "_budget_cut"
+        counts["budget_cut"] += 1
+    return dict(counts)

@@ -2,11 +2,11 @@
 
 from collections import Counter
 
-from hybridthink.modes import resolve_mode
+from hybridthink.modes import STOP_THINKING_TEXT, resolve_mode, split_thinking
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
-from stage3_mode_fusion.fusion_data import fusion_rows
+from stage3_mode_fusion.fusion_data import budget_rows, fusion_rows
 from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
@@ -98,6 +98,27 @@ def test_fusion_mix_can_repeat_the_samples_of_a_scarce_group_instead_of_shrinkin
     assert counts["repeated"] == 24
     answers = Counter(r["messages"][-1]["content"] for r in rows if r["kind"].startswith("think"))
     assert [answers[text] for item, text in thinking[:6]] == [5] * 6
+
+
+def test_budget_rows_cut_thinking_like_budget_forcing_and_keep_the_answer(tokenizer):
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    rows, _ = fusion_rows(thinking, WORLD["stage3"], MIX, seed=0)
+    before = {id(r): r["messages"][-1]["content"] for r in rows}
+    counts = budget_rows(rows, tokenizer, share=0.5, budget_range=[2, 6], seed=0)
+    cut = [r for r in rows if r["kind"].endswith("_budget_cut")]
+    assert len(cut) == counts["budget_cut"] > 0
+    assert 0.3 < (counts["budget_cut"] + counts.get("budget_within", 0)) / sum(r["kind"].startswith("think") for r in rows) < 0.7
+    for row in rows:
+        old, new = before[id(row)], row["messages"][-1]["content"]
+        if row not in cut:
+            assert new == old
+            continue
+        thought, answer = split_thinking(new)
+        assert answer == split_thinking(old)[1] and new.startswith("<think>\n")
+        assert thought.endswith(STOP_THINKING_TEXT.split("\n")[0])
+        kept = thought[: -len(STOP_THINKING_TEXT.split("\n")[0])]
+        assert 2 <= len(tokenizer.encode(kept, add_special_tokens=False)) <= 6 + 1  # re-encoding may split one token
+        assert split_thinking(old)[0].startswith(kept.strip())
 
 
 def test_stage4_rows_carry_mode_and_reward_columns():
