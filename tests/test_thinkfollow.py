@@ -1,0 +1,37 @@
+"""ThinkFollow on a tiny real model: dialogue plans, the last-flag rule per turn, the CLI output."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from hybridthink.modes import resolve_mode
+from hybridthink.thinkfollow import FLAGS, dialogue_plans, main
+
+ITEMS = [{"id": f"a{i}", "family": "arithmetic", "prompt": f"What is {i} + 3?", "answer": str(i + 3)} for i in range(5)]
+
+
+def test_plans_draw_every_flag_and_are_seeded():
+    plans = dialogue_plans(ITEMS, 200, 3, seed=1)
+    assert plans == dialogue_plans(ITEMS, 200, 3, seed=1) and len(plans) == 200 and all(len(p) == 3 for p in plans)
+    counts = Counter(flag for plan in plans for _, flag in plan)
+    assert set(counts) == set(FLAGS) and min(counts.values()) > 150
+
+
+def test_cli_scores_every_turn_against_the_last_flag(tokenizer, tiny_model, tmp_path):
+    model_dir = tmp_path / "tiny"
+    tiny_model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps(it) + "\n" for it in ITEMS))
+    main(["--model", str(model_dir), "--items", str(items), "--dialogues", "6", "--turns", "3", "--max-new-tokens", "4"])
+
+    result = json.loads((model_dir / "thinkfollow.json").read_text())
+    assert result["n_turns"] == 18 and len(result["records"]) == 18
+    for d in range(6):
+        turns = sorted((r for r in result["records"] if r["dialogue"] == d), key=lambda r: r["turn"])
+        users = [{"role": "user", "content": "q " + (r["flag"] or "")} for r in turns]
+        for i, r in enumerate(turns):
+            assert r["wanted"] == resolve_mode(users[: i + 1])
+            assert r["followed"] == (r["got"] == r["wanted"])
+    assert result["think_follow"] == sum(r["followed"] for r in result["records"]) / 18
