@@ -281,3 +281,27 @@ def test_trl_sft_tokenisation_path(tokenizer):
     masked = [t for t, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
     assert tokenizer.decode(masked) == "5<|im_end|>"
     assert tokenizer.decode(out["input_ids"]).endswith(EMPTY_THINK + "5<|im_end|>\n")
+
+
+def test_thinking_effort_kwarg_renders_the_system_line_budgets_read(tokenizer):
+    from hybridthink.budget import resolve_budget
+
+    user = [{"role": "user", "content": "What is 2 + 3?"}]
+    system = [{"role": "system", "content": "You are a helpful assistant."}, *user]
+
+    def prompt(messages, **kw):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kw)
+
+    assert prompt(user, thinking_effort="low") == (
+        "<|im_start|>system\nThinking effort: low<|im_end|>\n<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    assert prompt(system, thinking_effort=32).startswith(
+        "<|im_start|>system\nYou are a helpful assistant.\nThinking effort: 32<|im_end|>\n"
+    )
+    assert prompt(system, thinking_effort=None) == prompt(system) == SYS_USER + "<|im_start|>assistant\n"
+    with_tools = prompt(user, tools=[TOOL], thinking_effort="high")
+    assert with_tools.startswith("<|im_start|>system\nThinking effort: high\n\n# Tools\n")
+    # The rendered system turn is the form resolve_budget reads.
+    rendered_system = prompt(system, thinking_effort="low").split("<|im_end|>")[0].removeprefix("<|im_start|>system\n")
+    assert resolve_budget([{"role": "system", "content": rendered_system}, *user]) == 64
