@@ -5,26 +5,45 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG
+from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, resolve_mode
 
 
-def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int) -> tuple[list[dict], dict]:
-    """One GRPO row per item, in 'no_think' mode for a share of them, else 'think'."""
+def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
+    """One or two earlier exchanges, each user turn with a random flag (or none) and the world's
+    direct answer as the assistant turn (the template drops earlier reasoning anyway)."""
+    turns = []
+    for other in rng.sample(items, min(len(items), rng.randint(1, 2))):
+        flag = rng.choice((None, THINK_FLAG, NO_THINK_FLAG))
+        turns += [{"role": "user", "content": f"{other['prompt']} {flag}" if flag else other["prompt"]},
+                  {"role": "assistant", "content": other["response"]}]
+    return turns
+
+
+def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
+            multi_turn_share: float = 0.0) -> tuple[list[dict], dict]:
+    """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
+
+    A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
+    and the mode of the row is the one the last flag asks for (the final turn may carry none).
+    """
     rng = random.Random(seed)
     rows = []
     for item in items:
-        mode = "no_think" if rng.random() < no_think_share else "think"
+        history = _earlier_turns(items, rng) if multi_turn_share and rng.random() < multi_turn_share else []
         content = item["prompt"]
-        if mode == "no_think":
+        if rng.random() < no_think_share:
             content += f" {NO_THINK_FLAG}"
-        elif rng.random() < think_flag_share:
+        elif rng.random() < think_flag_share or (history and rng.random() < 0.5):
             content += f" {THINK_FLAG}"
+        prompt = history + [{"role": "user", "content": content}]
         rows.append({
-            "prompt": [{"role": "user", "content": content}],
-            "mode": mode,
+            "prompt": prompt,
+            "mode": resolve_mode(prompt),
             "family": item["family"],
             "answer": item.get("answer"),
             "tests": item.get("tests"),
             "constraints": item.get("constraints"),
         })
-    return rows, dict(Counter(f"{r['family']}/{r['mode']}" for r in rows))
+    counts = Counter(f"{r['family']}/{r['mode']}" for r in rows)
+    counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
+    return rows, dict(counts)

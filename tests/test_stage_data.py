@@ -128,3 +128,14 @@ def test_stage4_rows_carry_mode_and_reward_columns():
         assert resolve_mode(row["prompt"]) == row["mode"]
         graded = [row["answer"], row["tests"], row["constraints"]]
         assert sum(v is not None for v in graded) == 1
+
+
+def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():
+    rows, counts = rl_rows(WORLD["stage4"], no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.5)
+    multi = [r for r in rows if len(r["prompt"]) > 1]
+    assert 15 < len(multi) < 45 and sum(v for k, v in counts.items() if k.startswith("multi_turn/")) == len(multi)
+    for row in multi:
+        assert [m["role"] for m in row["prompt"]][-1] == "user" and len(row["prompt"]) in (3, 5)
+        assert row["mode"] == resolve_mode(row["prompt"])
+    inherited = [r for r in multi if "/think" not in r["prompt"][-1]["content"] and "/no_think" not in r["prompt"][-1]["content"]]
+    assert any(r["mode"] == "no_think" for r in inherited), "some final turns must inherit an earlier /no_think"
