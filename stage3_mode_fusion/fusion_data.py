@@ -65,6 +65,13 @@ def _with_flag(exchange: list[dict], mode: str) -> list[dict]:
     return [user, assistant]
 
 
+def _without_flag(exchange: list[dict]) -> list[dict]:
+    """A (user, assistant) exchange whose user turn carries no flag."""
+    user, assistant = exchange
+    content = user["content"].replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+    return [{**user, "content": content}, assistant]
+
+
 def _group(item: dict, keys: list[str]) -> str:
     return "/".join(str(item[k]) for k in keys)
 
@@ -133,15 +140,27 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
                 {"role": "assistant", "content": item["response"]}]
             direct_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True}, "kind": "no_think"})
     rows = think_rows + direct_rows
-    # Multi-turn: prepend an earlier exchange in the other mode, so that the last flag decides.
+    # Multi-turn: prepend earlier exchanges; the one just before is in the other mode, so that
+    # the last flag decides, or (inherited rows) in the same mode while the final turn carries no
+    # flag, so that an earlier flag still holds.
     if think_rows and direct_rows:
+        pools = {"think": think_rows, "no_think": direct_rows}
         for row in rng.sample(rows, round(len(rows) * mix["multi_turn_share"])):
             if row["kind"] == "no_think_hard":
                 continue
-            other = rng.choice(direct_rows if _mode(row["kind"]) == "think" else think_rows)
-            first = _with_flag(other["messages"][-2:], _mode(other["kind"]))
-            row["messages"] = first + _with_flag(row["messages"][-2:], _mode(row["kind"]))
-            row["kind"] += "_multi_turn"
+            mode = _mode(row["kind"])
+            inherit = bool(mix["multi_turn_inherit_share"]) and rng.random() < mix["multi_turn_inherit_share"]
+            n_earlier = rng.randint(1, mix["multi_turn_max_earlier"]) if mix["multi_turn_max_earlier"] > 1 else 1
+            earlier = []
+            for k in range(n_earlier):
+                if k < n_earlier - 1:
+                    other_mode = rng.choice(("think", "no_think"))
+                else:
+                    other_mode = mode if inherit else ("no_think" if mode == "think" else "think")
+                earlier += _with_flag(rng.choice(pools[other_mode])["messages"][-2:], other_mode)
+            final = _without_flag(row["messages"][-2:]) if inherit else _with_flag(row["messages"][-2:], mode)
+            row["messages"] = earlier + final
+            row["kind"] += "_multi_turn_inherited" if inherit else "_multi_turn"
     rng.shuffle(rows)
     by_group = Counter(f"{_group(item, keys) or 'all'}/think" for item, _ in picked_think)
     by_group.update(f"{_group(item, keys) or 'all'}/no_think" for item in picked_direct)

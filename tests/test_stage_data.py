@@ -11,8 +11,8 @@ from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-       "hard_switch_share": 0.2, "multi_turn_share": 0.3, "balance_by": ["family"],
-       "upsample_scarce": False}
+       "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
+       "balance_by": ["family"], "upsample_scarce": False}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -40,6 +40,28 @@ def test_fusion_mix_follows_the_recipe_and_every_flag_decides_the_mode():
         if row["kind"].endswith("multi_turn"):
             assert len([m for m in msgs if m["role"] == "user"]) == 2
             assert resolve_mode(msgs[:1]) != wanted, "the two turns must ask for different modes"
+
+
+def test_fusion_multi_turn_rows_with_longer_histories_and_inherited_flags():
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    mix = {**MIX, "multi_turn_share": 0.6, "multi_turn_max_earlier": 2, "multi_turn_inherit_share": 0.5}
+    rows, counts = fusion_rows(thinking, WORLD["stage3"], mix, seed=0)
+    multi = [r for r in rows if "_multi_turn" in r["kind"]]
+    assert {len(r["messages"]) for r in multi} == {4, 6}
+    inherited = [r for r in multi if r["kind"].endswith("_inherited")]
+    assert 0.3 < len(inherited) / len(multi) < 0.7
+    for row in multi:
+        msgs, wanted = row["messages"], _mode_of(row["kind"])
+        assert resolve_mode(msgs[:-1]) == wanted
+        if row in inherited:
+            assert "/think" not in msgs[-2]["content"] and "/no_think" not in msgs[-2]["content"]
+            assert resolve_mode(msgs[:-3]) == wanted, "the exchange before must set the same mode"
+        else:
+            assert resolve_mode(msgs[:-3]) != wanted
+
+
+def _mode_of(kind: str) -> str:
+    return "think" if kind.startswith("think") else "no_think"
 
 
 def test_fusion_mix_keeps_the_ratio_when_thinking_samples_are_scarce():
