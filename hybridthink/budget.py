@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from hybridthink.chat_template import render
-from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, THINK_CLOSE, THINK_OPEN
+from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, THINK_CLOSE, THINK_OPEN, split_thinking
 
 DEFAULT_EFFORTS = {"low": 64, "medium": 256, "high": 1024}
 _EFFORT_RE = re.compile(r"^[ \t]*thinking effort:[ \t]*(\w+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -30,13 +30,15 @@ _EFFORT_RE = re.compile(r"^[ \t]*thinking effort:[ \t]*(\w+)[ \t]*$", re.IGNOREC
 @dataclass(frozen=True)
 class BudgetedCompletion:
     """One completion: ``thinking_tokens`` counts the model's own thinking tokens (the
-    stop-thinking text is not the model's and is not counted); ``forced`` says it was inserted."""
+    stop-thinking text is not the model's and is not counted); ``forced`` says it was inserted;
+    ``answer_complete`` says an answer followed and ended within its token bound."""
 
     text: str
     budget: int | None
     thinking_tokens: int
     answer_tokens: int
     forced: bool
+    answer_complete: bool  # a non-empty answer that ended (end of turn) within max_answer_tokens
 
 
 def resolve_budget(
@@ -150,7 +152,9 @@ def generate_with_budget(
         text = heads[i] + tokenizer.decode(body, skip_special_tokens=True)
         if budget == 0:
             text = EMPTY_THINK + text
-        out.append(BudgetedCompletion(text, budget, len(own_thinking), len([t for t in answers[i] if t != end]), forced[i]))
+        answer_tokens = len([t for t in answers[i] if t != end])
+        complete = end in answers[i] and THINK_CLOSE in text and bool(split_thinking(text)[1])
+        out.append(BudgetedCompletion(text, budget, len(own_thinking), answer_tokens, forced[i], complete))
     return out
 
 

@@ -4,7 +4,8 @@
         --items runs/toy/base/world/eval.jsonl --budgets 0,8,16,32,64,128 --out runs/toy/budget
 
 Writes ``budget_curve.json`` (per checkpoint and budget: n, accuracy with 95% CI, mean thinking
-tokens, share of rows forced to stop, mean |n - N| / N) and ``budget_curve.png``. The area under
+tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N) and
+``budget_curve.png``. The area under
 the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
 over that axis: 1.0 is perfect at every budget.
 """
@@ -45,11 +46,13 @@ def budget_curve(model, tokenizer, items: list[dict], budgets: list[int], *, max
             "accuracy_ci95": ci95(scores),
             "mean_thinking_tokens": statistics.fmean(used),
             "forced_share": statistics.fmean(float(o.forced) for o in outs),
+            "answer_complete": statistics.fmean(float(o.answer_complete) for o in outs),
             "within_budget": statistics.fmean(float(t <= budget) for t in used),
             "mean_relative_deviation": statistics.fmean(abs(t - budget) / budget for t in used) if budget else None,
         })
         print(f"[budget] N={budget:5d} acc {points[-1]['accuracy']:.3f} ±{points[-1]['accuracy_ci95']:.3f} "
-              f"(n={len(items)}) thinking {points[-1]['mean_thinking_tokens']:.1f} forced {points[-1]['forced_share']:.2f}")
+              f"(n={len(items)}) thinking {points[-1]['mean_thinking_tokens']:.1f} forced {points[-1]['forced_share']:.2f} "
+              f"answer complete {points[-1]['answer_complete']:.2f}")
     return {"points": points, "area": curve_area([p["budget"] for p in points], [p["accuracy"] for p in points])}
 
 

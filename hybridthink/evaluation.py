@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .generation import chat_prompts, generate
 from .jsonl import read_jsonl
-from .modes import NO_THINK_FLAG, completion_mode
+from .modes import NO_THINK_FLAG, completion_mode, split_thinking
 from .scoring import score_items
 from .toy.world import worked_as_chat, worked_prompt
 
@@ -39,8 +40,22 @@ def ci95(values: list[float]) -> float:
     return 1.96 * statistics.stdev(values) / math.sqrt(len(values))
 
 
-def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_seen: list[str | None], mode: str) -> dict:
-    """Accuracy (with 95% CI), accuracy per family and difficulty, tokens and mode adherence."""
+# Words of deliberation that a non-thinking answer should not need (no-think leakage).
+HESITATION_RE = re.compile(r"\b(wait|hmm+|actually|let me|let's|double[- ]check|re-?check|on second thought|"
+                           r"alternatively|step by step|i think)\b", re.IGNORECASE)
+
+
+def leakage(texts: list[str]) -> dict:
+    """No-think leakage: share of answers with a hesitation word, and hesitation words per answer."""
+    counts = [len(HESITATION_RE.findall(split_thinking(t)[1])) for t in texts]
+    return {"share_with_hesitation": statistics.fmean(float(c > 0) for c in counts),
+            "hesitation_words_per_answer": statistics.fmean(counts)}
+
+
+def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_seen: list[str | None], mode: str,
+              texts: list[str] | None = None) -> dict:
+    """Accuracy (with 95% CI), accuracy per family and difficulty, tokens, mode adherence, and for
+    no-think mode the leakage of deliberation into the answers."""
     fam, diff = defaultdict(list), defaultdict(list)
     for item, s in zip(items, scores):
         fam[item["family"]].append(s)
@@ -53,6 +68,7 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
         "adherence": None if mode == "raw" else statistics.fmean(float(m == mode) for m in modes_seen),
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
         "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
+        "leakage": leakage(texts) if mode == "no_think" and texts is not None else None,
     }
 
 
@@ -73,7 +89,7 @@ def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think")
         texts = [worked_as_chat(o.text) if mode == "raw" else o.text for o in outs]
         scores = score_items(items, texts)
         seen = [completion_mode(t) for t in texts]
-        summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode)
+        summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode, texts)
         records += [
             {"id": it["id"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m, "text": o.text}
             for it, s, o, m in zip(items, scores, outs, seen)

@@ -30,9 +30,12 @@ def test_no_thinking_segment_exceeds_its_budget(tiny_model, tokenizer):
             assert c.text.startswith(EMPTY_THINK) and c.thinking_tokens == 0 and not c.forced
         else:
             assert c.text.startswith("<think>\n")
+        if c.answer_complete:  # ended within the 8 answer tokens, after a closed think block
+            assert "</think>" in c.text and split_thinking(c.text)[1] and c.answer_tokens < 8
         if c.forced:  # ran to the budget exactly, then the stop-thinking text closed the block
             assert c.thinking_tokens == c.budget and STOP_THINKING_TEXT.split("\n")[0] in thinking
     assert sum(c.forced for c in out) > 100
+    assert 0 < sum(c.answer_complete for c in out) < len(out)
     assert any(c.budget and not c.forced and "</think>" in c.text for c in out), "no row closed its thinking itself"
 
 

@@ -19,3 +19,14 @@ def test_a_worked_pretraining_document_grades_as_correct():
 def test_unknown_mode_is_refused(tokenizer):
     with pytest.raises(ValueError, match="unknown evaluation mode.*'chat'"):
         evaluate(None, tokenizer, ITEMS, modes=("think", "chat"))
+
+
+def test_no_think_leakage_counts_hesitation_in_the_answer_only():
+    from hybridthink.evaluation import leakage
+
+    texts = [
+        "<think>\n\n</think>\n\n42",
+        "<think>\n\n</think>\n\nWait, let me double-check: 42. Hmm, actually 43.",
+        "<think>\nwait, let me think\n</think>\n\n42",
+    ]
+    assert leakage(texts) == {"share_with_hesitation": 1 / 3, "hesitation_words_per_answer": 5 / 3}
