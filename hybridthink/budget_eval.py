@@ -4,8 +4,9 @@
         --items runs/toy/base/world/eval.jsonl --budgets 0,8,16,32,64,128 --out runs/toy/budget
 
 Writes ``budget_curve.json`` (per checkpoint and budget: n, accuracy with 95% CI, mean thinking
-tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N) and
-``budget_curve.png``. The area under
+tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N; with
+``--efforts``, the same per effort level and whether accuracy and thinking tokens are monotone
+across the levels) and ``budget_curve.png``. The area under
 the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
 over that axis: 1.0 is perfect at every budget.
 """
@@ -30,30 +31,49 @@ from .jsonl import read_jsonl  # noqa: E402
 from .scoring import score_items  # noqa: E402
 
 
+def _point(model, tokenizer, items: list[dict], budget: int | None, effort: str | None, efforts: dict | None,
+           max_answer_tokens: int, batch_size: int) -> dict:
+    """Accuracy and budget figures of every item decoded under one budget (or effort level)."""
+    outs = generate_with_budget(model, tokenizer, [conversation(it, "think") for it in items], budget, effort,
+                                efforts=efforts, max_answer_tokens=max_answer_tokens, batch_size=batch_size)
+    budget = outs[0].budget if outs else budget
+    scores = score_items(items, [o.text for o in outs])
+    used = [o.thinking_tokens for o in outs]
+    point = {
+        "budget": budget,
+        "n": len(items),
+        "accuracy": statistics.fmean(scores),
+        "accuracy_ci95": ci95(scores),
+        "mean_thinking_tokens": statistics.fmean(used),
+        "forced_share": statistics.fmean(float(o.forced) for o in outs),
+        "answer_complete": statistics.fmean(float(o.answer_complete) for o in outs),
+        "within_budget": statistics.fmean(float(t <= budget) for t in used),
+        "mean_relative_deviation": statistics.fmean(abs(t - budget) / budget for t in used) if budget else None,
+    }
+    label = f"effort {effort} (N={budget})" if effort else f"N={budget:5d}"
+    print(f"[budget] {label} acc {point['accuracy']:.3f} ±{point['accuracy_ci95']:.3f} (n={len(items)}) "
+          f"thinking {point['mean_thinking_tokens']:.1f} forced {point['forced_share']:.2f} "
+          f"answer complete {point['answer_complete']:.2f}")
+    return point
+
+
 def budget_curve(model, tokenizer, items: list[dict], budgets: list[int], *, max_answer_tokens: int = 64,
                  batch_size: int = 64) -> dict:
     """One point per budget, and the area under the curve."""
-    points = []
-    for budget in budgets:
-        outs = generate_with_budget(model, tokenizer, [conversation(it, "think") for it in items], budget,
-                                    max_answer_tokens=max_answer_tokens, batch_size=batch_size)
-        scores = score_items(items, [o.text for o in outs])
-        used = [o.thinking_tokens for o in outs]
-        points.append({
-            "budget": budget,
-            "n": len(items),
-            "accuracy": statistics.fmean(scores),
-            "accuracy_ci95": ci95(scores),
-            "mean_thinking_tokens": statistics.fmean(used),
-            "forced_share": statistics.fmean(float(o.forced) for o in outs),
-            "answer_complete": statistics.fmean(float(o.answer_complete) for o in outs),
-            "within_budget": statistics.fmean(float(t <= budget) for t in used),
-            "mean_relative_deviation": statistics.fmean(abs(t - budget) / budget for t in used) if budget else None,
-        })
-        print(f"[budget] N={budget:5d} acc {points[-1]['accuracy']:.3f} ±{points[-1]['accuracy_ci95']:.3f} "
-              f"(n={len(items)}) thinking {points[-1]['mean_thinking_tokens']:.1f} forced {points[-1]['forced_share']:.2f} "
-              f"answer complete {points[-1]['answer_complete']:.2f}")
+    points = [_point(model, tokenizer, items, b, None, None, max_answer_tokens, batch_size) for b in budgets]
     return {"points": points, "area": curve_area([p["budget"] for p in points], [p["accuracy"] for p in points])}
+
+
+def effort_levels(model, tokenizer, items: list[dict], efforts: dict[str, int], *, max_answer_tokens: int = 64,
+                  batch_size: int = 64) -> dict:
+    """One point per effort level (in the order given), and whether accuracy and thinking tokens
+    never fall from one level to the next."""
+    points = {level: _point(model, tokenizer, items, None, level, efforts, max_answer_tokens, batch_size)
+              for level in efforts}
+    acc = [p["accuracy"] for p in points.values()]
+    tokens = [p["mean_thinking_tokens"] for p in points.values()]
+    return {"levels": points, "monotone_accuracy": all(a <= b for a, b in zip(acc, acc[1:])),
+            "monotone_thinking_tokens": all(a <= b for a, b in zip(tokens, tokens[1:]))}
 
 
 def _axis(budgets: list[int]) -> list[float]:
@@ -94,17 +114,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", action="append", required=True, help="a checkpoint directory (repeat for several)")
     p.add_argument("--items", required=True, help="JSONL of toy items")
     p.add_argument("--budgets", default="0,8,16,32,64,128", help="comma-separated thinking budgets in tokens")
+    p.add_argument("--efforts", help="effort levels to check for monotonicity, in order, e.g. low=8,medium=32,high=64")
     p.add_argument("--max-answer-tokens", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--out", required=True, help="directory for budget_curve.json and budget_curve.png")
     a = p.parse_args(argv)
     budgets = sorted(int(b) for b in a.budgets.split(","))
+    efforts = {k: int(v) for k, v in (pair.split("=") for pair in a.efforts.split(","))} if a.efforts else None
     items = read_jsonl(a.items, ITEM_KEYS)
     curves = {}
     for model_dir in a.model:
         model = AutoModelForCausalLM.from_pretrained(model_dir)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        curves[Path(model_dir).name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
+        name = Path(model_dir).name
+        curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
+                                    batch_size=a.batch_size)
+        if efforts:
+            curves[name]["efforts"] = effort_levels(model, tokenizer, items, efforts, max_answer_tokens=a.max_answer_tokens,
                                                     batch_size=a.batch_size)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,10 +28,15 @@ def test_cli_writes_the_curve_and_the_plot(tokenizer, tiny_model, tmp_path):
     items.write_text("".join(json.dumps(it) + "\n" for it in ITEMS))
 
     main(["--model", str(model_dir), "--items", str(items), "--budgets", "0,4,16", "--max-answer-tokens", "4",
-          "--out", str(tmp_path / "out")])
+          "--efforts", "low=2,high=16", "--out", str(tmp_path / "out")])
 
     curve = json.loads((tmp_path / "out" / "budget_curve.json").read_text())["curves"]["tiny"]
     assert [p["budget"] for p in curve["points"]] == [0, 4, 16]
     assert all(p["n"] == len(ITEMS) and p["within_budget"] == 1.0 for p in curve["points"])
     assert curve["points"][0]["mean_thinking_tokens"] == 0 and curve["points"][0]["mean_relative_deviation"] is None
     assert (tmp_path / "out" / "budget_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    efforts = curve["efforts"]
+    assert [p["budget"] for p in efforts["levels"].values()] == [2, 16]
+    tokens = [p["mean_thinking_tokens"] for p in efforts["levels"].values()]
+    assert efforts["monotone_thinking_tokens"] == (tokens[0] <= tokens[1])
+    assert curve["points"][2]["accuracy"] == efforts["levels"]["high"]["accuracy"]  # effort high = budget 16
