@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
@@ -31,3 +33,16 @@ def tiny_model(tokenizer) -> Qwen3ForCausalLM:
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
     )
     return Qwen3ForCausalLM(config).eval()
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path, tokenizer, tiny_model):
+    """The tiny model saved as a checkpoint directory, and a JSONL of six arithmetic items:
+    (model_dir, items_path, items)."""
+    items = [{"id": f"a{i}", "family": "arithmetic", "prompt": f"What is {i} + 3?", "answer": str(i + 3)} for i in range(6)]
+    model_dir = tmp_path / "tiny"
+    tiny_model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    items_path = tmp_path / "items.jsonl"
+    items_path.write_text("".join(json.dumps(it) + "\n" for it in items))
+    return model_dir, items_path, items

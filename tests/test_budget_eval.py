@@ -8,10 +8,6 @@ import pytest
 
 from hybridthink.budget_eval import curve_area, main
 
-ITEMS = [
-    {"id": f"a{i}", "family": "arithmetic", "prompt": f"What is {i} + 3?", "answer": str(i + 3)} for i in range(6)
-]
-
 
 def test_curve_area_is_mean_accuracy_on_the_log_axis():
     assert curve_area([0, 1, 3, 7], [1.0, 1.0, 1.0, 1.0]) == pytest.approx(1.0)
@@ -20,19 +16,15 @@ def test_curve_area_is_mean_accuracy_on_the_log_axis():
     assert curve_area([8], [0.5]) is None
 
 
-def test_cli_writes_the_curve_and_the_plot(tokenizer, tiny_model, tmp_path):
-    model_dir = tmp_path / "tiny"
-    tiny_model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    items = tmp_path / "items.jsonl"
-    items.write_text("".join(json.dumps(it) + "\n" for it in ITEMS))
+def test_cli_writes_the_curve_and_the_plot(tiny_checkpoint, tmp_path):
+    model_dir, items, rows = tiny_checkpoint
 
     main(["--model", str(model_dir), "--items", str(items), "--budgets", "0,4,16", "--max-answer-tokens", "4",
           "--efforts", "low=2,high=16", "--out", str(tmp_path / "out")])
 
     curve = json.loads((tmp_path / "out" / "budget_curve.json").read_text())["curves"]["tiny"]
     assert [p["budget"] for p in curve["points"]] == [0, 4, 16]
-    assert all(p["n"] == len(ITEMS) and p["within_budget"] == 1.0 for p in curve["points"])
+    assert all(p["n"] == len(rows) and p["within_budget"] == 1.0 for p in curve["points"])
     assert curve["points"][0]["mean_thinking_tokens"] == 0 and curve["points"][0]["mean_relative_deviation"] is None
     assert (tmp_path / "out" / "budget_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     efforts = curve["efforts"]

@@ -18,12 +18,8 @@ def test_plans_draw_every_flag_and_are_seeded():
     assert set(counts) == set(FLAGS) and min(counts.values()) > 150
 
 
-def test_cli_scores_every_turn_against_the_last_flag(tokenizer, tiny_model, tmp_path):
-    model_dir = tmp_path / "tiny"
-    tiny_model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    items = tmp_path / "items.jsonl"
-    items.write_text("".join(json.dumps(it) + "\n" for it in ITEMS))
+def test_cli_scores_every_turn_against_the_last_flag(tiny_checkpoint):
+    model_dir, items, _ = tiny_checkpoint
     main(["--model", str(model_dir), "--items", str(items), "--dialogues", "6", "--turns", "3", "--max-new-tokens", "4"])
 
     result = json.loads((model_dir / "thinkfollow.json").read_text())
