@@ -1,4 +1,5 @@
-"""Join each stage's ``eval.json`` and ``handoff.json`` into the run's report card.
+"""Join each stage's ``eval.json``, ``thinkfollow.json`` and ``handoff.json`` (and a budget curve in
+``RUN_DIR/budget/budget_curve.json``, when one was written) into the run's report card.
 
     python -m hybridthink.report runs/toy
 """
@@ -19,6 +20,18 @@ def _train_summary(manifest: dict) -> dict:
     return out
 
 
+def _mode_control(modes: dict, stage_dir: Path) -> dict:
+    """Adherence in both modes, no-think leakage, and ThinkFollow when ``thinkfollow.json`` is there."""
+    out = {"think_adherence": modes["think"]["adherence"], "no_think_adherence": modes["no_think"]["adherence"],
+           "no_think_leakage": (modes["no_think"].get("leakage") or {}).get("share_with_hesitation")}
+    path = stage_dir / "thinkfollow.json"
+    if path.is_file():
+        tf = json.loads(path.read_text())
+        out |= {"think_follow": tf["think_follow"], "think_follow_ci95": tf["think_follow_ci95"],
+                "think_follow_turns": tf["n_turns"], "think_follow_by_turn": tf["by_turn"]}
+    return out
+
+
 def build_report(run_dir: str | Path) -> dict:
     """Report rows for the base and each stage found in ``run_dir`` (missing ones are listed)."""
     run_dir = Path(run_dir)
@@ -30,15 +43,50 @@ def build_report(run_dir: str | Path) -> dict:
             continue
         modes = json.loads(eval_path.read_text())["modes"]
         row = {mode: {k: m[k] for k in KEYS} | {"accuracy_by_family": m["accuracy_by_family"]} for mode, m in modes.items()}
+        if "think" in modes and "no_think" in modes:
+            row["mode_control"] = _mode_control(modes, run_dir / stage)
         manifest_path = run_dir / stage / "handoff.json"
         if manifest_path.is_file():
             row["train"] = _train_summary(json.loads(manifest_path.read_text()))
         rows[stage] = row
-    return {"run_dir": str(run_dir), "stages": rows, "missing": missing}
+    budget_path = run_dir / "budget" / "budget_curve.json"
+    budget = json.loads(budget_path.read_text())["curves"] if budget_path.is_file() else None
+    return {"run_dir": str(run_dir), "stages": rows, "missing": missing, "budget_curves": budget}
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _mode_control_lines(report: dict) -> list[str]:
+    lines = ["", "| stage | think adherence | no-think adherence | no-think answers with hesitation words | "
+                 "ThinkFollow (±95% CI) | by turn | turns |", "|---|---|---|---|---|---|---|"]
+    for stage, row in report["stages"].items():
+        if "mode_control" not in row:
+            continue
+        m = row["mode_control"]
+        tf = (f"{m['think_follow']:.3f} ± {m['think_follow_ci95']:.3f}", " / ".join(
+            f"{v:.2f}" for v in m["think_follow_by_turn"].values()), str(m["think_follow_turns"])) \
+            if "think_follow" in m else ("–", "–", "–")
+        lines.append(f"| {stage} | {_fmt(m['think_adherence'])} | {_fmt(m['no_think_adherence'])} | "
+                     f"{_fmt(m['no_think_leakage'])} | " + " | ".join(tf) + " |")
+    return lines
+
+
+def _budget_lines(curves: dict) -> list[str]:
+    budgets = sorted({p["budget"] for c in curves.values() for p in c["points"]})
+    lines = ["", "Accuracy by thinking budget N (tokens; `budget/budget_curve.json`):", "",
+             "| checkpoint | " + " | ".join(f"N = {b}" for b in budgets) + " | area |",
+             "|---|" + "---|" * (len(budgets) + 1)]
+    for name, c in curves.items():
+        acc = {p["budget"]: f"{p['accuracy']:.3f} ± {p['accuracy_ci95']:.3f}" for p in c["points"]}
+        lines.append(f"| {name} | " + " | ".join(acc.get(b, "–") for b in budgets) + f" | {c['area']:.3f} |")
+    return lines
 
 
 def to_markdown(report: dict) -> str:
-    """One table row per stage and mode: accuracy ± 95% CI, tokens, adherence, n."""
+    """One table row per stage and mode: accuracy ± 95% CI, tokens, adherence, n; then mode control
+    (adherence, no-think leakage, ThinkFollow), the budget curve when there is one, and RL rewards."""
     lines = [
         "| stage | mode | accuracy (±95% CI) | arithmetic | code | instruction | mean tokens | adherence | n |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -54,6 +102,9 @@ def to_markdown(report: dict) -> str:
                 + " | ".join(f"{fam.get(f, float('nan')):.2f}" for f in ("arithmetic", "code", "instruction"))
                 + f" | {m['mean_tokens']:.1f} | {'–' if m['adherence'] is None else format(m['adherence'], '.3f')} | {m['n']} |"
             )
+    lines += _mode_control_lines(report)
+    if report.get("budget_curves"):
+        lines += _budget_lines(report["budget_curves"])
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]

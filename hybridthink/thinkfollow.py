@@ -27,30 +27,32 @@ from .modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, resolve_mode
 FLAGS = (None, THINK_FLAG, NO_THINK_FLAG)
 
 
-def dialogue_plans(items: list[dict], n_dialogues: int, turns: int, seed: int) -> list[list[tuple[str, str | None]]]:
-    """``n_dialogues`` lists of (prompt, flag) turns: prompts drawn from ``items``, flags uniform
+def dialogue_plans(items: list[dict], n_dialogues: int, turns: int, seed: int) -> list[list[tuple[dict, str | None]]]:
+    """``n_dialogues`` lists of (item, flag) turns: items drawn from ``items``, flags uniform
     over none, /think and /no_think."""
     rng = random.Random(seed)
-    return [[(rng.choice(items)["prompt"], rng.choice(FLAGS)) for _ in range(turns)] for _ in range(n_dialogues)]
+    return [[(rng.choice(items), rng.choice(FLAGS)) for _ in range(turns)] for _ in range(n_dialogues)]
 
 
 def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100, turns: int = 3, seed: int = 0,
                  max_new_tokens: int = 200, batch_size: int = 64) -> tuple[dict, list[dict]]:
-    """The ThinkFollow score with its 95% CI, per turn and per wanted mode; and per-turn records."""
+    """The ThinkFollow score with its 95% CI, per turn, per wanted mode and per (item family, wanted
+    mode); and per-turn records."""
     plans = dialogue_plans(items, n_dialogues, turns, seed)
     conversations: list[list[dict]] = [[] for _ in plans]
     records = []
     for turn in range(turns):
         for conv, plan in zip(conversations, plans):
-            prompt, flag = plan[turn]
-            conv.append({"role": "user", "content": f"{prompt} {flag}" if flag else prompt})
+            item, flag = plan[turn]
+            conv.append({"role": "user", "content": f"{item['prompt']} {flag}" if flag else item["prompt"]})
         outs = generate(model, tokenizer, chat_prompts(tokenizer, conversations), max_new_tokens=max_new_tokens,
                         batch_size=batch_size, desc=f"thinkfollow turn {turn + 1}")
         for d, (conv, group) in enumerate(zip(conversations, outs)):
             text = group[0].text
             wanted, got = resolve_mode(conv), completion_mode(text)
-            records.append({"dialogue": d, "turn": turn + 1, "flag": plans[d][turn][1], "wanted": wanted, "got": got,
-                            "followed": got == wanted, "text": text})
+            item, flag = plans[d][turn]
+            records.append({"dialogue": d, "turn": turn + 1, "family": item.get("family"), "flag": flag,
+                            "wanted": wanted, "got": got, "followed": got == wanted, "text": text})
             conv.append({"role": "assistant", "content": text})
     followed = [float(r["followed"]) for r in records]
 
@@ -66,6 +68,8 @@ def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100,
         "think_follow_ci95": ci95(followed),
         "by_turn": {t: share([r for r in records if r["turn"] == t]) for t in range(1, turns + 1)},
         "by_wanted": {m: share([r for r in records if r["wanted"] == m]) for m in ("think", "no_think")},
+        "by_family_and_wanted": {f"{f}/{m}": share([r for r in records if r["family"] == f and r["wanted"] == m])
+                                 for f in sorted({r["family"] for r in records}, key=str) for m in ("think", "no_think")},
         "malformed": sum(r["got"] is None for r in records),
     }
     return summary, records

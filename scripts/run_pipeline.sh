@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Base + the four stages + evaluation after each, then the report card.
+# Base + the four stages + evaluation after each (and ThinkFollow after stages 3 and 4), then the report card.
 #   scripts/run_pipeline.sh [RECIPE_DIR] [RUN_DIR] [--set key=value ...]   (defaults: recipes/toy runs/toy)
 # Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2).
 # A finished stage is skipped when run again; a killed one resumes from its last trainer checkpoint.
@@ -16,6 +16,9 @@ for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:st
   n="${stage%%:*}"; name="${stage#*:}"
   "$here/stage$n.sh" "$recipes" "$parent" "$run/$name" "$@"
   "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" ${EVAL_ARGS:-}
+  if [ "$n" -ge 3 ]; then
+    "$PYTHON" -m hybridthink.thinkfollow --model "$run/$name" --items "$run/base/world/eval.jsonl" ${THINKFOLLOW_ARGS:-}
+  fi
   parent="$run/$name"
 done
 "$here/report.sh" "$run" --wall-seconds $(( $(date +%s) - start ))

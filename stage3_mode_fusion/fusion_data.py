@@ -13,7 +13,6 @@ from hybridthink.modes import (
     THINK_FLAG,
     THINK_OPEN,
     completion_mode,
-    last_flag,
     split_thinking,
 )
 from hybridthink.scoring import score_items
@@ -56,20 +55,34 @@ def _mode(kind: str) -> str:
     return "think" if kind.startswith("think") else "no_think"
 
 
-def _with_flag(exchange: list[dict], mode: str) -> list[dict]:
-    """A (user, assistant) exchange whose user turn ends with the flag of ``mode`` if it lacks it."""
-    user, assistant = exchange
-    flag = THINK_FLAG if mode == "think" else NO_THINK_FLAG
-    if last_flag(user["content"]) != mode:
-        user = {**user, "content": f"{user['content']} {flag}"}
-    return [user, assistant]
-
-
-def _without_flag(exchange: list[dict]) -> list[dict]:
-    """A (user, assistant) exchange whose user turn carries no flag."""
+def _set_flag(exchange: list[dict], mode: str | None) -> list[dict]:
+    """A (user, assistant) exchange whose user turn ends with the flag of ``mode``, or carries no
+    flag when ``mode`` is None."""
     user, assistant = exchange
     content = user["content"].replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+    if mode is not None:
+        content += f" {THINK_FLAG if mode == 'think' else NO_THINK_FLAG}"
     return [{**user, "content": content}, assistant]
+
+
+def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: random.Random) -> None:
+    """Turn ``row`` (in place) into a dialogue: 1 to ``multi_turn_max_earlier`` earlier exchanges
+    whose user turns carry a random flag or none (each answered in the mode in force then), then
+    the row's own exchange with its mode's flag, or, for a ``multi_turn_inherit_share`` of the rows
+    whose earlier flags already ask for that mode, with none.
+
+    Earlier flags are drawn independently of the row's mode (as in ThinkFollow), so the history
+    never tells the mode: only the last flag does.
+    """
+    mode, in_force = _mode(row["kind"]), None
+    earlier = []
+    for _ in range(rng.randint(1, mix["multi_turn_max_earlier"])):
+        flag = rng.choice((None, "think", "no_think"))
+        in_force = flag or in_force
+        earlier += _set_flag(rng.choice(pools[in_force or "think"])["messages"][-2:], flag)
+    inherit = (in_force or "think") == mode and rng.random() < mix["multi_turn_inherit_share"]
+    row["messages"] = earlier + _set_flag(row["messages"][-2:], None if inherit else mode)
+    row["kind"] += "_multi_turn_inherited" if inherit else "_multi_turn"
 
 
 def _group(item: dict, keys: list[str]) -> str:
@@ -114,7 +127,7 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
 
     Each row has ``messages`` and ``chat_template_kwargs``; a share of non-thinking rows uses the
     hard switch (``enable_thinking=False``) instead of the ``/no_think`` flag, and a share of rows
-    are two-turn chats whose flags differ, so the last flag must win. The ratio holds within every
+    are dialogues with random earlier flags, where the last flag must win. The ratio holds within every
     group of items sharing the values of ``balance_by`` (e.g. task family and difficulty), so the
     mode cannot be guessed from the item; a group the model rarely solves gets as few non-thinking
     rows as its thinking rows allow, or with ``upsample_scarce`` its full share, repeating samples.
@@ -140,27 +153,11 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
                 {"role": "assistant", "content": item["response"]}]
             direct_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True}, "kind": "no_think"})
     rows = think_rows + direct_rows
-    # Multi-turn: prepend earlier exchanges; the one just before is in the other mode, so that
-    # the last flag decides, or (inherited rows) in the same mode while the final turn carries no
-    # flag, so that an earlier flag still holds.
     if think_rows and direct_rows:
         pools = {"think": think_rows, "no_think": direct_rows}
         for row in rng.sample(rows, round(len(rows) * mix["multi_turn_share"])):
-            if row["kind"] == "no_think_hard":
-                continue
-            mode = _mode(row["kind"])
-            inherit = bool(mix["multi_turn_inherit_share"]) and rng.random() < mix["multi_turn_inherit_share"]
-            n_earlier = rng.randint(1, mix["multi_turn_max_earlier"]) if mix["multi_turn_max_earlier"] > 1 else 1
-            earlier = []
-            for k in range(n_earlier):
-                if k < n_earlier - 1:
-                    other_mode = rng.choice(("think", "no_think"))
-                else:
-                    other_mode = mode if inherit else ("no_think" if mode == "think" else "think")
-                earlier += _with_flag(rng.choice(pools[other_mode])["messages"][-2:], other_mode)
-            final = _without_flag(row["messages"][-2:]) if inherit else _with_flag(row["messages"][-2:], mode)
-            row["messages"] = earlier + final
-            row["kind"] += "_multi_turn_inherited" if inherit else "_multi_turn"
+            if row["kind"] != "no_think_hard":
+                _make_dialogue(row, pools, mix, rng)
     rng.shuffle(rows)
     by_group = Counter(f"{_group(item, keys) or 'all'}/think" for item, _ in picked_think)
     by_group.update(f"{_group(item, keys) or 'all'}/no_think" for item in picked_direct)

@@ -23,7 +23,8 @@ STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusio
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
-    return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable}
+    return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable,
+            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48"}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,25 @@ def test_report_has_every_stage_and_mode(smoke_run):
     md = (run / "report.md").read_text()
     assert "| base | raw |" in md and "| stage4_general_rl | think |" in md and "| stage4_general_rl | no_think |" in md
     assert "stage4_general_rl" in proc.stdout
+
+
+def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
+    run, _ = smoke_run
+    report = json.loads((run / "report.json").read_text())
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):  # ThinkFollow runs after the fusion stages
+        control = report["stages"][stage]["mode_control"]
+        assert control["think_follow_turns"] == 12 and 0.0 <= control["think_follow"] <= 1.0
+        assert control["no_think_leakage"] is not None
+    assert "think_follow" not in report["stages"]["stage2_reasoning_rl"]["mode_control"]
+    subprocess.run([sys.executable, "-m", "hybridthink.budget_eval", "--model", str(run / "stage4_general_rl"),
+                    "--items", str(run / "base/world/eval.jsonl"), "--budgets", "0,8", "--max-answer-tokens", "16",
+                    "--out", str(run / "budget")], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run(["bash", "scripts/report.sh", str(run)], cwd=ROOT, env=env, check=True, capture_output=True)
+    md = (run / "report.md").read_text()
+    assert "| stage4_general_rl | " in md.split("ThinkFollow")[1], "a mode-control row for stage 4"
+    assert "| N = 0 | N = 8 | area |" in md
+    curve = json.loads((run / "report.json").read_text())["budget_curves"]["stage4_general_rl"]
+    assert [p["budget"] for p in curve["points"]] == [0, 8]
 
 
 def test_finished_stages_are_skipped_on_rerun(smoke_run, env):

@@ -39,25 +39,34 @@ def test_fusion_mix_follows_the_recipe_and_every_flag_decides_the_mode():
             assert not enable and all("/think" not in m["content"] and "/no_think" not in m["content"] for m in msgs)
         if row["kind"].endswith("multi_turn"):
             assert len([m for m in msgs if m["role"] == "user"]) == 2
-            assert resolve_mode(msgs[:1]) != wanted, "the two turns must ask for different modes"
 
 
-def test_fusion_multi_turn_rows_with_longer_histories_and_inherited_flags():
+def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
+    """The history must not give the mode away: after a /think turn the next may ask for either mode
+    (a mix where the turn before always asks for the other mode teaches 'alternate')."""
     thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
-    mix = {**MIX, "multi_turn_share": 0.6, "multi_turn_max_earlier": 2, "multi_turn_inherit_share": 0.5}
+    mix = {**MIX, "size": 400, "multi_turn_share": 0.8, "multi_turn_max_earlier": 2, "multi_turn_inherit_share": 0.5}
     rows, counts = fusion_rows(thinking, WORLD["stage3"], mix, seed=0)
     multi = [r for r in rows if "_multi_turn" in r["kind"]]
     assert {len(r["messages"]) for r in multi} == {4, 6}
     inherited = [r for r in multi if r["kind"].endswith("_inherited")]
-    assert 0.3 < len(inherited) / len(multi) < 0.7
+    assert 0.1 < len(inherited) / len(multi) < 0.5
+    pairs = Counter()
     for row in multi:
         msgs, wanted = row["messages"], _mode_of(row["kind"])
         assert resolve_mode(msgs[:-1]) == wanted
+        before = resolve_mode(msgs[:-3])
+        pairs[before, wanted] += 1
+        flagged = "/think" in msgs[-2]["content"] or "/no_think" in msgs[-2]["content"]
+        assert flagged == (row not in inherited)
         if row in inherited:
-            assert "/think" not in msgs[-2]["content"] and "/no_think" not in msgs[-2]["content"]
-            assert resolve_mode(msgs[:-3]) == wanted, "the exchange before must set the same mode"
-        else:
-            assert resolve_mode(msgs[:-3]) != wanted
+            assert before == wanted, "an unflagged final turn keeps the mode in force"
+        for k in range(0, len(msgs) - 2, 2):  # each earlier answer is in the mode in force at its turn
+            assert ("</think>" in msgs[k + 1]["content"]) == (resolve_mode(msgs[:k + 1]) == "think")
+    assert min(pairs[m, n] for m in ("think", "no_think") for n in ("think", "no_think")) >= 0.1 * len(multi), pairs
+    rows, _ = fusion_rows(thinking, WORLD["stage3"], {**mix, "multi_turn_inherit_share": 0.0}, seed=0)
+    flagged_pairs = Counter((resolve_mode(r["messages"][:-3]), _mode_of(r["kind"])) for r in rows if "_multi_turn" in r["kind"])
+    assert len(flagged_pairs) == 4 and min(flagged_pairs.values()) >= 0.1 * sum(flagged_pairs.values()), flagged_pairs
 
 
 def _mode_of(kind: str) -> str:

@@ -31,3 +31,5 @@ def test_cli_scores_every_turn_against_the_last_flag(tiny_checkpoint):
             assert r["wanted"] == resolve_mode(users[: i + 1])
             assert r["followed"] == (r["got"] == r["wanted"])
     assert result["think_follow"] == sum(r["followed"] for r in result["records"]) / 18
+    think = [r["followed"] for r in result["records"] if r["wanted"] == "think"]
+    assert result["by_family_and_wanted"]["arithmetic/think"] == (sum(think) / len(think) if think else None)
