@@ -35,11 +35,11 @@ def dialogue_plans(items: list[dict], n_dialogues: int, turns: int, seed: int) -
 
 
 def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100, turns: int = 3, seed: int = 0,
-                 max_new_tokens: int = 200, batch_size: int = 64) -> tuple[dict, list[dict]]:
+                 max_new_tokens: int = 200, batch_size: int = 64, system: str | None = None) -> tuple[dict, list[dict]]:
     """The ThinkFollow score with its 95% CI, per turn, per wanted mode and per (item family, wanted
-    mode); and per-turn records."""
+    mode); and per-turn records. ``system``: a system prompt opening every dialogue."""
     plans = dialogue_plans(items, n_dialogues, turns, seed)
-    conversations: list[list[dict]] = [[] for _ in plans]
+    conversations: list[list[dict]] = [[{"role": "system", "content": system}] if system else [] for _ in plans]
     records = []
     for turn in range(turns):
         for conv, plan in zip(conversations, plans):
@@ -64,6 +64,7 @@ def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100,
         "n_dialogues": n_dialogues,
         "turns": turns,
         "seed": seed,
+        "system": system,
         "think_follow": statistics.fmean(followed),
         "think_follow_ci95": ci95(followed),
         "by_turn": {t: share([r for r in records if r["turn"] == t]) for t in range(1, turns + 1)},
@@ -83,12 +84,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--system", help="a system prompt opening every dialogue (e.g. 'You are a helpful assistant.')")
     p.add_argument("--output", help="default: thinkfollow.json inside the model directory")
     a = p.parse_args(argv)
     model = AutoModelForCausalLM.from_pretrained(a.model)
     tokenizer = AutoTokenizer.from_pretrained(a.model)
     summary, records = think_follow(model, tokenizer, read_jsonl(a.items, ITEM_KEYS), n_dialogues=a.dialogues,
-                                    turns=a.turns, seed=a.seed, max_new_tokens=a.max_new_tokens)
+                                    turns=a.turns, seed=a.seed, max_new_tokens=a.max_new_tokens,
+                                    system=a.system)
     output = Path(a.output) if a.output else Path(a.model) / "thinkfollow.json"
     output.write_text(json.dumps({"model": a.model, "items": a.items, "decoding": "greedy", **summary,
                                   "records": records}, indent=1) + "\n")

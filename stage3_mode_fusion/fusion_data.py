@@ -51,6 +51,21 @@ def _flagged(content: str, flag: str | None, rng: random.Random, system_share: f
     return [{"role": "user", "content": f"{content} {flag}"}]
 
 
+# Ordinary system prompts, none of which asks for a mode: rows of both modes carry them alike.
+NEUTRAL_SYSTEM_PROMPTS = ("You are a helpful assistant.", "You are a helpful and harmless assistant.",
+                          "You are an assistant that answers questions and writes code.")
+
+
+def _add_system_prompt(row: dict, rng: random.Random) -> None:
+    """Give ``row`` a neutral system prompt (in place), before a flag already in its system message."""
+    prompt = rng.choice(NEUTRAL_SYSTEM_PROMPTS)
+    msgs = row["messages"]
+    if msgs[0]["role"] == "system":
+        row["messages"] = [{**msgs[0], "content": f"{prompt} {msgs[0]['content']}"}] + msgs[1:]
+    else:
+        row["messages"] = [{"role": "system", "content": prompt}] + msgs
+
+
 def _mode(kind: str) -> str:
     return "think" if kind.startswith("think") else "no_think"
 
@@ -127,7 +142,8 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
 
     Each row has ``messages`` and ``chat_template_kwargs``; a share of non-thinking rows uses the
     hard switch (``enable_thinking=False``) instead of the ``/no_think`` flag, and a share of rows
-    are dialogues with random earlier flags, where the last flag must win. The ratio holds within every
+    are dialogues with random earlier flags, where the last flag must win; a
+    ``system_prompt_share`` of rows of either mode gets a neutral system prompt. The ratio holds within every
     group of items sharing the values of ``balance_by`` (e.g. task family and difficulty), so the
     mode cannot be guessed from the item; a group the model rarely solves gets as few non-thinking
     rows as its thinking rows allow, or with ``upsample_scarce`` its full share, repeating samples.
@@ -158,6 +174,12 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
         for row in rng.sample(rows, round(len(rows) * mix["multi_turn_share"])):
             if row["kind"] != "no_think_hard":
                 _make_dialogue(row, pools, mix, rng)
+    # Without this, a system message appears only to carry a flag, mostly /no_think (thinking is
+    # the default, so most thinking rows carry no flag): the model then reads any system prompt
+    # as /no_think.
+    for row in rows:
+        if rng.random() < mix["system_prompt_share"]:
+            _add_system_prompt(row, rng)
     rng.shuffle(rows)
     by_group = Counter(f"{_group(item, keys) or 'all'}/think" for item, _ in picked_think)
     by_group.update(f"{_group(item, keys) or 'all'}/no_think" for item in picked_direct)

@@ -6,11 +6,11 @@ from hybridthink.modes import STOP_THINKING_TEXT, resolve_mode, split_thinking
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
-from stage3_mode_fusion.fusion_data import budget_rows, fusion_rows
+from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fusion_rows
 from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
-MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
+MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
        "balance_by": ["family"], "upsample_scarce": False}
 
@@ -67,6 +67,27 @@ def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
     rows, _ = fusion_rows(thinking, WORLD["stage3"], {**mix, "multi_turn_inherit_share": 0.0}, seed=0)
     flagged_pairs = Counter((resolve_mode(r["messages"][:-3]), _mode_of(r["kind"])) for r in rows if "_multi_turn" in r["kind"])
     assert len(flagged_pairs) == 4 and min(flagged_pairs.values()) >= 0.1 * sum(flagged_pairs.values()), flagged_pairs
+
+
+def test_a_system_message_does_not_give_the_mode_away():
+    """Flags in system messages are mostly /no_think (thinking rows mostly carry no flag); neutral
+    system prompts on rows of both modes keep 'has a system message' from predicting the mode."""
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+
+    def with_system_by_mode(mix):
+        rows, _ = fusion_rows(thinking, WORLD["stage3"], {**MIX, "size": 400, **mix}, seed=0)
+        for row in rows:
+            assert resolve_mode(row["messages"][:-1], row["chat_template_kwargs"]["enable_thinking"]) == _mode_of(row["kind"])
+        return {m: sum(r["messages"][0]["role"] == "system" for r in rows if _mode_of(r["kind"]) == m)
+                / sum(_mode_of(r["kind"]) == m for r in rows) for m in ("think", "no_think")}
+
+    flags_only = with_system_by_mode({"system_flag_share": 0.3})
+    assert flags_only["no_think"] > 2 * flags_only["think"], flags_only  # the shortcut, without neutral prompts
+    balanced = with_system_by_mode({"system_flag_share": 0.3, "system_prompt_share": 0.5})
+    assert abs(balanced["think"] - balanced["no_think"]) < 0.2 and balanced["think"] > 0.4, balanced
+    rows, _ = fusion_rows(thinking, WORLD["stage3"], {**MIX, "system_prompt_share": 1.0}, seed=0)
+    assert all(r["messages"][0]["role"] == "system" and r["messages"][0]["content"].startswith(NEUTRAL_SYSTEM_PROMPTS)
+               for r in rows)
 
 
 def _mode_of(kind: str) -> str:

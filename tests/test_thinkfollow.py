@@ -33,3 +33,14 @@ def test_cli_scores_every_turn_against_the_last_flag(tiny_checkpoint):
     assert result["think_follow"] == sum(r["followed"] for r in result["records"]) / 18
     think = [r["followed"] for r in result["records"] if r["wanted"] == "think"]
     assert result["by_family_and_wanted"]["arithmetic/think"] == (sum(think) / len(think) if think else None)
+
+
+def test_a_system_prompt_opens_every_dialogue(tiny_checkpoint, tmp_path):
+    model_dir, items, _ = tiny_checkpoint
+    out = tmp_path / "tf.json"
+    main(["--model", str(model_dir), "--items", str(items), "--dialogues", "8", "--turns", "1", "--max-new-tokens", "4",
+          "--system", "You are a helpful assistant. /no_think", "--output", str(out)])
+    result = json.loads(out.read_text())
+    assert result["system"] == "You are a helpful assistant. /no_think"
+    unflagged = [r for r in result["records"] if r["flag"] is None]
+    assert unflagged and all(r["wanted"] == "no_think" for r in unflagged), "the system flag holds until a user flag"
