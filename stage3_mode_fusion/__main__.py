@@ -19,7 +19,7 @@ DEFAULTS = {
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
-            "system_prompt_share": 0.0, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
+            "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "balance_by": ["family"],
             "upsample_scarce": False, "budget_share": 0.0, "budget_range": [4, 48], "seed": 0},
     "lora": LORA_DEFAULTS,
