@@ -15,11 +15,12 @@ from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, run_sft
 from hybridthink.toy.world import teacher_responses
 
+from .dialogues import with_earlier_exchanges
 from .filters import filter_responses, solved_without_cot, think_text
 
 STAGE = "stage1_cold_start"
 DEFAULTS = {
-    "data": {"split": "stage1", "max_samples": 600},
+    "data": {"split": "stage1", "max_samples": 600, "multi_turn_share": 0.0, "multi_turn_max_earlier": 2, "seed": 0},
     "query_filter": {"drop_solved_without_cot": True, "max_new_tokens": 96, "batch_size": 64},
     "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15}, "shortcut_share": 0.5,
                 "seed": 0},
@@ -66,6 +67,8 @@ def build_sft_rows(ctx, model, tokenizer) -> tuple[list[dict], dict]:
         {"id": it["id"], "messages": [{"role": "user", "content": it["prompt"]}, {"role": "assistant", "content": think_text(c)}]}
         for it, c in kept
     ]
+    d = r["data"]
+    stats["sft_dialogues"] = with_earlier_exchanges(rows, d["multi_turn_share"], d["multi_turn_max_earlier"], d["seed"])
     return rows, stats
 
 

@@ -4,6 +4,7 @@ from collections import Counter
 
 from hybridthink.modes import STOP_THINKING_TEXT, resolve_mode, split_thinking
 from hybridthink.toy.world import FAMILIES, generate_world
+from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
 from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fusion_rows
@@ -191,3 +192,23 @@ def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():
         assert row["mode"] == resolve_mode(row["prompt"])
     inherited = [r for r in multi if "/think" not in r["prompt"][-1]["content"] and "/no_think" not in r["prompt"][-1]["content"]]
     assert any(r["mode"] == "no_think" for r in inherited), "some final turns must inherit an earlier /no_think"
+
+
+def test_stage1_dialogues_keep_the_final_thinking_turn_and_drop_earlier_reasoning():
+    def rows():
+        return [{"messages": [{"role": "user", "content": it["prompt"]}, {"role": "assistant", "content": think_text(it)}]}
+                for it in WORLD["stage1"]]
+
+    untouched = rows()
+    assert with_earlier_exchanges(untouched, 0.0, 2, seed=0) == 0 and untouched == rows()
+    changed = rows()
+    n = with_earlier_exchanges(changed, 0.5, 2, seed=0)
+    assert 0.3 * len(changed) < n < 0.7 * len(changed)
+    assert {len(r["messages"]) for r in changed} == {2, 4, 6}
+    assert sum(len(r["messages"]) > 2 for r in changed) == n
+    for before, after in zip(rows(), changed):
+        assert after["messages"][-2:] == before["messages"]
+        earlier = after["messages"][:-2]
+        assert [m["role"] for m in earlier] == ["user", "assistant"] * (len(earlier) // 2)
+        for m in earlier[1::2]:
+            assert "<think>" not in m["content"] and "</think>" not in m["content"] and m["content"].strip()
