@@ -20,7 +20,7 @@ from .filters import filter_responses, solved_without_cot, think_text
 
 STAGE = "stage1_cold_start"
 DEFAULTS = {
-    "data": {"split": "stage1", "max_samples": 600, "multi_turn_share": 0.0, "multi_turn_max_earlier": 2, "seed": 0},
+    "data": {"split": "stage1", "max_samples": 600, "multi_turn_share": 0.3, "multi_turn_max_earlier": 2, "seed": 0},
     "query_filter": {"drop_solved_without_cot": True, "max_new_tokens": 96, "batch_size": 64},
     "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15}, "shortcut_share": 0.5,
                 "seed": 0},

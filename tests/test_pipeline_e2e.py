@@ -48,6 +48,7 @@ def test_manifest_chain_links_every_stage(smoke_run):
     stage1 = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())
     curation = stage1["metrics"]["curation"]
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
+    assert 0 < curation["sft_dialogues"] < curation["sft_samples"], "stage 1 turns a share of its rows into dialogues"
 
 
 def test_grpo_stages_log_a_curve_per_reward(smoke_run):
