@@ -17,7 +17,6 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (>= 3.10) is needed"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@

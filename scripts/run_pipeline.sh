@@ -10,7 +10,7 @@ recipes="${1:-$ROOT/recipes/toy}"; run="${2:-$ROOT/runs/toy}"
 shift $(( $# < 2 ? $# : 2 ))
 start=$(date +%s)
 "$here/base.sh" "$recipes" "$run/base"
-"$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" --modes raw,think,no_think ${EVAL_ARGS:-}
+"$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" --modes raw,think ${EVAL_ARGS:-}
 parent="$run/base"
 for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:stage4_general_rl; do
   n="${stage%%:*}"; name="${stage#*:}"

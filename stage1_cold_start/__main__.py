@@ -36,6 +36,7 @@ TRAINER_DEFAULTS = {
     "warmup_steps": 5,
     "max_length": 384,
     "assistant_only_loss": True,
+    "train_sampling_strategy": "group_by_length",  # batches of similar length: dialogues and single turns mixed pad twice as much
     "logging_steps": 10,
     "save_steps": 30,
 }

@@ -11,7 +11,7 @@ from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, run_sft
 
-from .fusion_data import budget_rows, fusion_rows, rejection_sample
+from .fusion_data import budget_rows, fill_empty_groups, fusion_rows, rejection_sample
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
@@ -21,7 +21,7 @@ DEFAULTS = {
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "balance_by": ["family"],
-            "upsample_scarce": False, "budget_share": 0.0, "budget_range": [4, 48], "seed": 0},
+            "upsample_scarce": False, "fill_empty_groups": False, "budget_share": 0.0, "budget_range": [4, 48], "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -33,6 +33,7 @@ TRAINER_DEFAULTS = {
     "warmup_steps": 5,
     "max_length": 512,
     "assistant_only_loss": True,
+    "train_sampling_strategy": "group_by_length",  # batches of similar length: dialogues and single turns mixed pad twice as much
     "logging_steps": 10,
     "save_steps": 30,
 }
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     rs = r["rejection_sampling"]
     thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
                                           rs["batch_size"], rs["seed"], rs["max_line_repeats"])
+    if r["mix"]["fill_empty_groups"]:
+        thinking, rs_stats["reference_filled"] = fill_empty_groups(thinking, queries, r["mix"]["balance_by"])
     print(f"[{STAGE}] rejection sampling: {rs_stats}")
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
     mix_counts.update(budget_rows(rows, tokenizer, r["mix"]["budget_share"], r["mix"]["budget_range"], r["mix"]["seed"]))

@@ -13,6 +13,7 @@ from hybridthink.modes import (
     THINK_FLAG,
     THINK_OPEN,
     completion_mode,
+    join_thinking,
     split_thinking,
 )
 from hybridthink.scoring import score_items
@@ -102,6 +103,20 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
 
 def _group(item: dict, keys: list[str]) -> str:
     return "/".join(str(item[k]) for k in keys)
+
+
+def fill_empty_groups(thinking: list[tuple[dict, str]], queries: list[dict], keys: list[str]) -> tuple[list[tuple[dict, str]], int]:
+    """Add reference thinking samples for the balance groups that rejection sampling left empty.
+
+    Every query of such a group that carries a reference reasoning (its ``thinking`` column) gets
+    that reasoning and its ``response`` as a thinking sample. Without it such a group is left out
+    of the mix, and the model keeps the habit stages 1-2 gave it there (think), whatever the
+    history of a dialogue says. Returns the samples and how many were added.
+    """
+    served = {_group(item, keys) for item, _ in thinking}
+    added = [(q, join_thinking(q["thinking"], q["response"])) for q in queries
+             if q.get("thinking") and _group(q, keys) not in served]
+    return thinking + added, len(added)
 
 
 def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],

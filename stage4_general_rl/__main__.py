@@ -17,7 +17,7 @@ from .prompts import rl_rows
 STAGE = "stage4_general_rl"
 DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
-    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "seed": 0},
+    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     model, tokenizer = ctx.load_parent_model()
     items = read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS)[: r["data"]["max_prompts"]]
     m = r["modes"]
-    rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"])
+    rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
+                          m["inherit_share"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data = ctx.write_data("prompts", rows)
     model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)

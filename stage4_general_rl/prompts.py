@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, resolve_mode
+from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, last_flag, resolve_mode
 
 
 def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
@@ -20,20 +20,25 @@ def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
 
 
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
-            multi_turn_share: float = 0.0) -> tuple[list[dict], dict]:
+            multi_turn_share: float = 0.0, inherit_share: float = 0.0) -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
-    and the mode of the row is the one the last flag asks for (the final turn may carry none).
+    then the row's turn with its mode's flag or, for an ``inherit_share`` of the dialogues whose
+    history already asks for that mode, with none (the last flag decides the mode).
     """
     rng = random.Random(seed)
     rows = []
     for item in items:
         history = _earlier_turns(items, rng) if multi_turn_share and rng.random() < multi_turn_share else []
         content = item["prompt"]
-        if rng.random() < no_think_share:
+        if history:
+            mode = "no_think" if rng.random() < no_think_share else "think"
+            if resolve_mode(history) != mode or rng.random() >= inherit_share:
+                content += f" {NO_THINK_FLAG if mode == 'no_think' else THINK_FLAG}"
+        elif rng.random() < no_think_share:
             content += f" {NO_THINK_FLAG}"
-        elif rng.random() < think_flag_share or (history and rng.random() < 0.5):
+        elif rng.random() < think_flag_share:
             content += f" {THINK_FLAG}"
         prompt = history + [{"role": "user", "content": content}]
         rows.append({
@@ -46,4 +51,5 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
         })
     counts = Counter(f"{r['family']}/{r['mode']}" for r in rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
+    counts.update(f"inherited/{r['mode']}" for r in rows if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]))
     return rows, dict(counts)

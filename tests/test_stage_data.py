@@ -2,12 +2,12 @@
 
 from collections import Counter
 
-from hybridthink.modes import STOP_THINKING_TEXT, resolve_mode, split_thinking
+from hybridthink.modes import STOP_THINKING_TEXT, last_flag, resolve_mode, split_thinking
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
-from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fusion_rows
+from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fusion_rows
 from stage4_general_rl.prompts import rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
@@ -40,6 +40,24 @@ def test_fusion_mix_follows_the_recipe_and_every_flag_decides_the_mode():
             assert not enable and all("/think" not in m["content"] and "/no_think" not in m["content"] for m in msgs)
         if row["kind"].endswith("multi_turn"):
             assert len([m for m in msgs if m["role"] == "user"]) == 2
+
+
+def test_groups_without_a_thinking_sample_take_the_reference_reasoning():
+    """A group rejection sampling left empty is left out of the mix, so the model keeps its stage-2
+    habit (think) there; filling it from the items' reference reasoning brings it back in."""
+    keys = ["family", "difficulty"]
+    sampled = [(it, think_text(it)) for it in WORLD["stage1"] if it["family"] != "code"]
+    no_reference = {**next(it for it in WORLD["stage1"] if it["family"] == "code"), "thinking": None}
+    filled, added = fill_empty_groups(sampled, WORLD["stage1"] + [no_reference], keys)
+    codes = [it for it in WORLD["stage1"] if it["family"] == "code"]
+    assert added == len(codes) > 0 and filled[: len(sampled)] == sampled
+    for item, text in filled[len(sampled):]:
+        assert item["family"] == "code" and split_thinking(text) == (item["thinking"], item["response"])
+    mix = {**MIX, "balance_by": keys}
+    assert any(g.startswith("code/") for g in fusion_rows(sampled, WORLD["stage3"], mix, seed=0)[1]["groups_left_out"])
+    counts = fusion_rows(filled, WORLD["stage3"], mix, seed=0)[1]
+    assert not counts["groups_left_out"] and any(g.startswith("code/") and g.endswith("/think") for g in counts["by_group"])
+    assert fill_empty_groups(filled, WORLD["stage1"], keys) == (filled, 0), "served groups are never filled"
 
 
 def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
@@ -184,14 +202,25 @@ def test_stage4_rows_carry_mode_and_reward_columns():
 
 
 def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():
-    rows, counts = rl_rows(WORLD["stage4"], no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.5)
+    rows, counts = rl_rows(WORLD["stage4"], no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.5,
+                           inherit_share=1.0)
     multi = [r for r in rows if len(r["prompt"]) > 1]
     assert 15 < len(multi) < 45 and sum(v for k, v in counts.items() if k.startswith("multi_turn/")) == len(multi)
     for row in multi:
         assert [m["role"] for m in row["prompt"]][-1] == "user" and len(row["prompt"]) in (3, 5)
         assert row["mode"] == resolve_mode(row["prompt"])
-    inherited = [r for r in multi if "/think" not in r["prompt"][-1]["content"] and "/no_think" not in r["prompt"][-1]["content"]]
-    assert any(r["mode"] == "no_think" for r in inherited), "some final turns must inherit an earlier /no_think"
+    inherited = [r for r in multi if not last_flag(r["prompt"][-1]["content"])]
+    assert sum(counts.get(f"inherited/{m}", 0) for m in ("think", "no_think")) == len(inherited)
+    assert counts.get("inherited/no_think", 0) >= 3, "final turns must also inherit an earlier /no_think"
+    # with inherit_share 1, a final turn is unflagged exactly when its history already asks for its mode
+    assert all(bool(last_flag(r["prompt"][-1]["content"])) == (resolve_mode(r["prompt"][:-1]) != r["mode"]) for r in multi)
+
+
+def test_stage4_multi_turn_rows_without_inheritance_always_flag_the_final_turn():
+    rows, counts = rl_rows(WORLD["stage4"], no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.5)
+    multi = [r for r in rows if len(r["prompt"]) > 1]
+    assert multi and all(last_flag(r["prompt"][-1]["content"]) for r in multi)
+    assert not any(k.startswith("inherited/") for k in counts)
 
 
 def test_stage1_dialogues_keep_the_final_thinking_turn_and_drop_earlier_reasoning():

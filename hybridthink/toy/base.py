@@ -48,7 +48,7 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
-    "max_steps": 1000,
+    "max_steps": 800,
     "per_device_train_batch_size": 16,
     "learning_rate": 3e-3,
     "lr_scheduler_type": "cosine_with_min_lr",
