@@ -179,9 +179,32 @@ REWARD_FUNCTIONS: dict[str, Callable] = {
 }
 
 
-def get_reward_functions(names: list[str]) -> list[Callable]:
-    """Look reward functions up by registry name; unknown names raise ValueError."""
+# Rewards for the answer itself, which ``mode_gated`` can make depend on following the asked mode.
+ANSWER_REWARDS = ("math_accuracy", "code_execution", "instruction")
+
+
+def mode_gated(func: Callable) -> Callable:
+    """``func`` scoring 0 for a completion in the other mode than its row's ``mode`` column asks for.
+
+    Without the gate a right answer reached by thinking under ``/no_think`` earns as much as a
+    wrong answer given without thinking plus the mode reward, so GRPO does not prefer following
+    the flag wherever thinking helps (arithmetic). Rows without a mode keep ``func``'s scores.
+    """
+    def gated(prompts, completions, mode=None, **kwargs):
+        scores = func(prompts, completions, **kwargs)
+        if mode is None:
+            return scores
+        return [s if s is None or want is None or completion_mode(completion_text(c)) == want else 0.0
+                for s, c, want in zip(scores, completions, mode, strict=True)]
+    gated.__name__ = f"{func.__name__}_mode_gated"
+    return gated
+
+
+def get_reward_functions(names: list[str], gate_by_mode: bool = False) -> list[Callable]:
+    """Look reward functions up by registry name (unknown names raise ValueError); with
+    ``gate_by_mode`` the answer rewards score only completions in the asked mode."""
     unknown = [n for n in names if n not in REWARD_FUNCTIONS]
     if unknown:
         raise ValueError(f"unknown reward function(s) {unknown}; known: {sorted(REWARD_FUNCTIONS)}")
-    return [REWARD_FUNCTIONS[n] for n in names]
+    return [mode_gated(REWARD_FUNCTIONS[n]) if gate_by_mode and n in ANSWER_REWARDS else REWARD_FUNCTIONS[n]
+            for n in names]

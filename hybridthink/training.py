@@ -72,10 +72,12 @@ def _curve(history: list[dict], key: str) -> list[float]:
     return [row[key] for row in history if key in row]
 
 
-def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict):
-    """GRPO on prompt rows whose extra columns feed the reward functions; return (trained model, reward curves)."""
+def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict,
+             gate_by_mode: bool = False):
+    """GRPO on prompt rows whose extra columns feed the reward functions (answer rewards gated by
+    the row's mode with ``gate_by_mode``); return (trained model, reward curves)."""
     try:
-        funcs = get_reward_functions(reward_names)
+        funcs = get_reward_functions(reward_names, gate_by_mode)
     except ValueError as err:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'rewards': {err}") from None
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),

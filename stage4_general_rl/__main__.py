@@ -17,7 +17,7 @@ from .prompts import rl_rows
 STAGE = "stage4_general_rl"
 DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
-    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5, "seed": 0},
+    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5, "gate_rewards": False, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
                           m["inherit_share"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data = ctx.write_data("prompts", rows)
-    model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS, m["gate_rewards"])
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"prompts": counts, "train": rl})
