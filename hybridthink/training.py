@@ -28,6 +28,19 @@ GRPO_DEFAULTS = {
 }
 
 
+# Settings shared by the conversational SFT stages (1 and 3); stages add their own.
+SFT_DEFAULTS = {
+    "lr_scheduler_type": "cosine",
+    "warmup_steps": 5,
+    "assistant_only_loss": True,
+    # Batches of similar length: with dialogues and single turns mixed, random batches pad about
+    # twice as many tokens (stage-3 training 114 s -> 59 s on the toy mix).
+    "train_sampling_strategy": "group_by_length",
+    "logging_steps": 10,
+    "save_steps": 30,
+}
+
+
 # A stage's optional ``lora`` recipe section: train a LoRA adapter instead of every weight, then
 # merge it, so the handoff stays a plain checkpoint. Off by default.
 LORA_DEFAULTS = {"enabled": False, "r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}

@@ -12,7 +12,7 @@ from collections import Counter
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import LORA_DEFAULTS, run_sft
+from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 from hybridthink.toy.world import teacher_responses
 
 from .dialogues import with_earlier_exchanges
@@ -29,16 +29,11 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
+    **SFT_DEFAULTS,
     "max_steps": 200,
     "per_device_train_batch_size": 16,
     "learning_rate": 1e-3,
-    "lr_scheduler_type": "cosine",
-    "warmup_steps": 5,
     "max_length": 384,
-    "assistant_only_loss": True,
-    "train_sampling_strategy": "group_by_length",  # batches of similar length: dialogues and single turns mixed pad twice as much
-    "logging_steps": 10,
-    "save_steps": 30,
 }
 ITEM_KEYS = ("id", "family", "prompt", "thinking", "response")
 

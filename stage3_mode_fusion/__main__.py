@@ -9,7 +9,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import LORA_DEFAULTS, run_sft
+from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
 from .fusion_data import budget_rows, fill_empty_groups, fusion_rows, rejection_sample
 
@@ -26,16 +26,11 @@ DEFAULTS = {
     "trainer": OPEN,
 }
 TRAINER_DEFAULTS = {
+    **SFT_DEFAULTS,
     "max_steps": 120,
     "per_device_train_batch_size": 16,
     "learning_rate": 5e-4,
-    "lr_scheduler_type": "cosine",
-    "warmup_steps": 5,
     "max_length": 512,
-    "assistant_only_loss": True,
-    "train_sampling_strategy": "group_by_length",  # batches of similar length: dialogues and single turns mixed pad twice as much
-    "logging_steps": 10,
-    "save_steps": 30,
 }
 ITEM_KEYS = ("id", "family", "prompt", "response")
 

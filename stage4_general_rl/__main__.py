@@ -17,7 +17,8 @@ from .prompts import rl_rows
 STAGE = "stage4_general_rl"
 DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
-    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5, "gate_rewards": False, "seed": 0},
+    "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5,
+              "gate_rewards": False, "seed": 0},
     "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
