@@ -1,4 +1,9 @@
-"""What every stage entry point shares: the CLI, parent validation, resume and the handoff."""
+"""What every stage entry point shares: the CLI, parent validation, resume and the handoff.
+
+Under ``accelerate launch`` with several processes every rank runs the whole stage (its data
+preparation too); the main process alone writes the data files, the checkpoint and the manifest,
+and every rank trains on the rows the main process wrote.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from accelerate import PartialState
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .jsonl import file_sha256, write_jsonl
+from .jsonl import file_sha256, read_jsonl, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
 from .recipe import RecipeError, load_recipe
 
@@ -28,6 +34,12 @@ def last_complete_checkpoint(directory: Path) -> str | None:
     complete = [p for p in directory.glob("checkpoint-*")
                 if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
     return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
+
+
+def processes() -> PartialState:
+    """The processes of this launch (one without ``accelerate launch``); on the CPU when no GPU
+    is seen, as the Trainer will be."""
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 @dataclass
@@ -52,11 +64,15 @@ class StageContext:
         """The parent stage's checkpoint and tokenizer."""
         return AutoModelForCausalLM.from_pretrained(self.parent), AutoTokenizer.from_pretrained(self.parent)
 
-    def write_data(self, name: str, rows: list[dict]) -> dict:
-        """Write rows to ``data/<name>.jsonl`` in the output; return its manifest data entry."""
+    def write_data(self, name: str, rows: list[dict]) -> tuple[dict, list[dict]]:
+        """Write rows to ``data/<name>.jsonl`` in the output (main process); return its manifest
+        data entry and the rows as written, the same on every process."""
         path = self.output / "data" / f"{name}.jsonl"
-        write_jsonl(path, rows)
-        return {name: {"path": path, "rows": len(rows), "sha256": file_sha256(path)}}
+        state = processes()
+        if state.is_main_process:
+            write_jsonl(path, rows)
+        state.wait_for_everyone()
+        return {name: {"path": path, "rows": len(rows), "sha256": file_sha256(path)}}, read_jsonl(path)
 
     def resume_checkpoint(self) -> str | None:
         """The last complete trainer checkpoint of a killed run of this stage, if any."""
@@ -98,7 +114,13 @@ def device_defaults() -> dict:
 
 def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: dict, base_model: str | None = None,
                  world: Path | None = None) -> dict:
-    """Save the checkpoint and tokenizer, drop trainer checkpoints, and write the manifest."""
+    """Save the checkpoint and tokenizer, drop trainer checkpoints, and write the manifest (main
+    process; the others wait for it and return the manifest it wrote)."""
+    state = processes()
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        state.wait_for_everyone()
+        return read_manifest(ctx.output)
     model.save_pretrained(ctx.output)
     tokenizer.save_pretrained(ctx.output)
     shutil.rmtree(ctx.trainer_dir, ignore_errors=True)
@@ -114,6 +136,7 @@ def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: di
     )
     print(f"[{ctx.name}] wrote {ctx.output}/handoff.json")
     print(json.dumps(metrics, indent=2, default=str))
+    state.wait_for_everyone()
     return manifest
 
 

@@ -78,7 +78,8 @@ def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dic
     trainer = SFTTrainer(model=model, args=_args(SFTConfig, ctx, defaults), train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora_config(ctx))
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
-    return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step}
+    return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step,
+                                     "processes": trainer.args.world_size}
 
 
 def _curve(history: list[dict], key: str) -> list[float]:
@@ -101,6 +102,7 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names
     third = max(1, len(reward) // 3)
     metrics = {
         "steps": result.global_step,
+        "processes": trainer.args.world_size,
         "reward_curve": reward,
         "reward_first_third": statistics.fmean(reward[:third]) if reward else None,
         "reward_last_third": statistics.fmean(reward[-third:]) if reward else None,

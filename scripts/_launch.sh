@@ -1,5 +1,6 @@
 # Shared by the stage launchers: `launch MODULE STAGE_NUMBER RECIPE_DIR PARENT_DIR OUTPUT_DIR [--set k=v ...]`.
-# ACCELERATE_CONFIG picks the launch (default recipes/accelerate/cpu.yaml); PYTHON picks the interpreter.
+# ACCELERATE_CONFIG picks the launch (default recipes/accelerate/cpu.yaml); NUM_PROCESSES overrides its
+# process count (e.g. the number of GPUs); PYTHON picks the interpreter.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python3 )}"
 ACCELERATE_CONFIG="${ACCELERATE_CONFIG:-$ROOT/recipes/accelerate/cpu.yaml}"
@@ -11,6 +12,6 @@ launch() {
     echo "usage: $(basename "$0") RECIPE_DIR PARENT_DIR OUTPUT_DIR [--set key=value ...]" >&2
     exit 2
   fi
-  "$PYTHON" -m accelerate.commands.launch --config_file "$ACCELERATE_CONFIG" \
+  "$PYTHON" -m accelerate.commands.launch --config_file "$ACCELERATE_CONFIG" ${NUM_PROCESSES:+--num_processes "$NUM_PROCESSES"} \
     -m "$module" --config "$recipes/stage$number.yaml" --parent "$parent" --output "$output" "$@"
 }

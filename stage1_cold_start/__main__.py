@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, stats = build_sft_rows(ctx, model, tokenizer)
     for key, value in stats.items():
         print(f"[{STAGE}] {key}: {value}")
-    data = ctx.write_data("sft", rows)
+    data, rows = ctx.write_data("sft", rows)
     model, train = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
     metrics = {"curation": stats, "train": train}
     finish_stage(ctx, model, tokenizer, data=data,

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] query selection: {selection}")
     if not items:
         raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
-    data = ctx.write_data("queries", items)
+    data, items = ctx.write_data("queries", items)
     model, rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,

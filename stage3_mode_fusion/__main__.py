@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] fusion mix: {mix_counts}")
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
-    data = ctx.write_data("fusion", rows)
+    data, rows = ctx.write_data("fusion", rows)
     model, train = run_sft(ctx, model, tokenizer,
                            [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows], TRAINER_DEFAULTS)
     finish_stage(ctx, model, tokenizer, data=data,

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
                           m["inherit_share"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
-    data = ctx.write_data("prompts", rows)
+    data, rows = ctx.write_data("prompts", rows)
     model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS, m["gate_rewards"])
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -25,14 +26,15 @@ def tokenizer() -> PreTrainedTokenizerFast:
 
 @pytest.fixture(scope="session")
 def tiny_model(tokenizer) -> Qwen3ForCausalLM:
-    """A randomly initialised two-layer Qwen3 over the tokenizer above (seed 0)."""
+    """A randomly initialised two-layer Qwen3 over the tokenizer above (seed 0), on the device
+    named by ``HYBRIDTHINK_TEST_DEVICE`` (default cpu; ``cuda`` runs the tests using it on a GPU)."""
     torch.manual_seed(0)
     config = Qwen3Config(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
     )
-    return Qwen3ForCausalLM(config).eval()
+    return Qwen3ForCausalLM(config).to(os.environ.get("HYBRIDTHINK_TEST_DEVICE", "cpu")).eval()
 
 
 @pytest.fixture

@@ -157,3 +157,23 @@ def test_lora_stage_hands_off_a_merged_plain_checkpoint(smoke_run, tmp_path, env
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert all(k.endswith("proj.weight") for k in changed), changed  # only the adapted linears moved
     assert bool(changed) == learns
+
+
+def test_two_processes_hand_off_the_same_data_as_one(smoke_run, tmp_path, env):
+    """`accelerate launch` with two processes on the CPU (gloo): both run the stage, the main one
+    alone writes, both train on the rows it wrote, and the handoff matches the one-process run's."""
+    run, _ = smoke_run
+    out = tmp_path / "stage1_cold_start"
+    proc = subprocess.run(["bash", "scripts/stage1.sh", "recipes/smoke", str(run / "base"), str(out)], cwd=ROOT,
+                          env={**env, "ACCELERATE_CONFIG": "recipes/accelerate/cpu_ddp.yaml", "NUM_PROCESSES": "2"},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("[stage1_cold_start] sft_samples:") == 2, "both processes curate the data"
+    one, two = (json.loads((d / "handoff.json").read_text()) for d in (run / "stage1_cold_start", out))
+    validate_parent(out, "stage1_cold_start")
+    assert two["data"]["sft"]["sha256"] == one["data"]["sft"]["sha256"]
+    assert two["metrics"]["curation"] == one["metrics"]["curation"]
+    assert (one["metrics"]["train"]["processes"], two["metrics"]["train"]["processes"]) == (1, 2)
+    assert two["metrics"]["train"]["steps"] == one["metrics"]["train"]["steps"]
+    assert not (out / "trainer").exists()
+    AutoModelForCausalLM.from_pretrained(out)
