@@ -8,15 +8,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 STAGES = ("base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusion", "stage4_general_rl")
 KEYS = ("accuracy", "accuracy_ci95", "mean_tokens", "adherence", "n")
 
 
+# Curves every GRPO stage logs besides one per reward function.
+_TRAINER_CURVES = {"reward_curve", "entropy_curve", "kl_curve", "frac_reward_zero_std_curve"}
+
+
+def _thirds(curve: list[float]) -> tuple[float | None, float | None]:
+    """Mean of the first and of the last third of a per-step curve, leaving out steps logged as
+    NaN or null (a stage-4 task with no prompt in that step's batch)."""
+    third = max(1, len(curve) // 3)
+
+    def mean(values):
+        values = [v for v in values if v is not None and v == v]
+        return statistics.fmean(values) if values else None
+    return mean(curve[:third]), mean(curve[-third:])
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _train_summary(manifest: dict) -> dict:
     train = manifest.get("metrics", {}).get("train", {})
     out = {k: train[k] for k in ("reward_first_third", "reward_last_third", "loss", "steps") if k in train}
+    thirds = {name[: -len("_curve")]: _thirds(curve) for name, curve in train.items()
+              if name.endswith("_curve") and name not in _TRAINER_CURVES}
+    if thirds:
+        out["reward_thirds"] = thirds  # per reward function (stage 4: per task): first / last third
     return out
 
 
@@ -109,6 +133,11 @@ def to_markdown(report: dict) -> str:
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]
         lines += [f"| {s} | {t['reward_first_third']:.3f} | {t['reward_last_third']:.3f} | {t['steps']} |" for s, t in rl]
+        per_reward = [(s, name, pair) for s, t in rl for name, pair in t.get("reward_thirds", {}).items()]
+        if per_reward:
+            lines += ["", "| stage | reward (`<task>/<reward>` in stage 4) | mean, first third of steps | last third |",
+                      "|---|---|---|---|"]
+            lines += [f"| {s} | {name} | {_num(a)} | {_num(b)} |" for s, name, (a, b) in per_reward]
     if report.get("wall_seconds") is not None:
         lines += ["", f"Wall time of the whole run: {report['wall_seconds']} s."]
     if report["missing"]:

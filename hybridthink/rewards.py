@@ -200,11 +200,9 @@ def mode_gated(func: Callable) -> Callable:
     return gated
 
 
-def get_reward_functions(names: list[str], gate_by_mode: bool = False) -> list[Callable]:
-    """Look reward functions up by registry name (unknown names raise ValueError); with
-    ``gate_by_mode`` the answer rewards score only completions in the asked mode."""
+def get_reward_functions(names: list[str]) -> list[Callable]:
+    """Look reward functions up by registry name (unknown names raise ValueError)."""
     unknown = [n for n in names if n not in REWARD_FUNCTIONS]
     if unknown:
         raise ValueError(f"unknown reward function(s) {unknown}; known: {sorted(REWARD_FUNCTIONS)}")
-    return [mode_gated(REWARD_FUNCTIONS[n]) if gate_by_mode and n in ANSWER_REWARDS else REWARD_FUNCTIONS[n]
-            for n in names]
+    return [REWARD_FUNCTIONS[n] for n in names]

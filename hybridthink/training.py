@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 
 from datasets import Dataset
 from peft import LoraConfig
@@ -86,14 +87,18 @@ def _curve(history: list[dict], key: str) -> list[float]:
     return [row[key] for row in history if key in row]
 
 
-def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names: list[str], defaults: dict,
-             gate_by_mode: bool = False):
-    """GRPO on prompt rows whose extra columns feed the reward functions (answer rewards gated by
-    the row's mode with ``gate_by_mode``); return (trained model, reward curves)."""
+def recipe_rewards(ctx: StageContext, names: list[str]) -> dict[str, Callable]:
+    """The reward functions a recipe's ``rewards`` list names, by name (unknown names: RecipeError)."""
     try:
-        funcs = get_reward_functions(reward_names, gate_by_mode)
+        return dict(zip(names, get_reward_functions(names), strict=True))
     except ValueError as err:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'rewards': {err}") from None
+
+
+def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dict[str, Callable], defaults: dict):
+    """GRPO on prompt rows whose extra columns feed the reward functions (by name, as logged);
+    return (trained model, reward curves, one per reward)."""
+    funcs = list(rewards.values())
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(ctx))
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
@@ -111,7 +116,7 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], reward_names
         "frac_reward_zero_std_curve": _curve(history, "frac_reward_zero_std"),
     }
     logged = {k for row in history for k in row}  # the last row is the run summary, without rewards
-    for name in reward_names:
+    for name in rewards:
         key = next((k for k in sorted(logged) if k.startswith(f"rewards/{name}") and k.endswith("/mean")), None)
         if key:
             metrics[f"{name}_curve"] = _curve(history, key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
+from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, recipe_rewards, run_grpo
 
 from .learnability import pass_rates, select_learnable
 
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     if not items:
         raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
     data, items = ctx.write_data("queries", items)
-    model, rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], r["rewards"], TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], recipe_rewards(ctx, r["rewards"]),
+                         TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"query_selection": selection, "train": rl})

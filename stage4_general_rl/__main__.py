@@ -1,5 +1,5 @@
-"""Stage 4 — general RL: GRPO over tasks in both modes, rewarding correctness, mode adherence
-and instruction following.
+"""Stage 4 — general RL: GRPO over tasks in both modes, each task with its own rewards
+(correctness, mode adherence, instruction following), routed by the rows' ``task`` column.
 
     python -m stage4_general_rl --config recipes/toy/stage4.yaml --parent runs/toy/stage3_mode_fusion --output runs/toy/stage4_general_rl
     (or scripts/stage4.sh, which wraps it in `accelerate launch`)
@@ -10,6 +10,7 @@ from __future__ import annotations
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
+from hybridthink.tasks import check_tasks, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
 from .prompts import rl_rows
@@ -19,9 +20,14 @@ DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
     "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5,
               "gate_rewards": False, "seed": 0},
-    "rewards": ["math_accuracy", "code_execution", "instruction", "mode_adherence"],
+    "tasks": OPEN,  # empty: DEFAULT_TASKS
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
+}
+DEFAULT_TASKS = {
+    "math": {"families": ["arithmetic"], "share": 1.0, "rewards": {"math_accuracy": 1.0, "mode_adherence": 1.0}},
+    "code": {"families": ["code"], "share": 1.0, "rewards": {"code_execution": 1.0, "mode_adherence": 1.0}},
+    "instruction": {"families": ["instruction"], "share": 1.0, "rewards": {"instruction": 1.0, "mode_adherence": 1.0}},
 }
 TRAINER_DEFAULTS = GRPO_DEFAULTS
 ITEM_KEYS = ("id", "family", "prompt")
@@ -34,16 +40,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     r = ctx.recipe
     model, tokenizer = ctx.load_parent_model()
-    items = read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS)[: r["data"]["max_prompts"]]
+    tasks = check_tasks(r["tasks"] or DEFAULT_TASKS, ctx.recipe_path or "recipe")
     m = r["modes"]
+    items, mix = task_mix(read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS), tasks,
+                          r["data"]["max_prompts"], m["seed"])
+    print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
                           m["inherit_share"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
-    model, rl = run_grpo(ctx, model, tokenizer, rows, r["rewards"], TRAINER_DEFAULTS, m["gate_rewards"])
+    model, rl = run_grpo(ctx, model, tokenizer, rows, task_reward_functions(tasks, m["gate_rewards"]), TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"prompts": counts, "train": rl})
+                 metrics={"tasks": mix, "prompts": counts, "train": rl})
 
 
 if __name__ == "__main__":

@@ -45,11 +45,12 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "prompt": prompt,
             "mode": resolve_mode(prompt),
             "family": item["family"],
+            "task": item.get("task"),
             "answer": item.get("answer"),
             "tests": item.get("tests"),
             "constraints": item.get("constraints"),
         })
-    counts = Counter(f"{r['family']}/{r['mode']}" for r in rows)
+    counts = Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
     counts.update(f"inherited/{r['mode']}" for r in rows if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]))
     return rows, dict(counts)

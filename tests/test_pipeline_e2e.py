@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hybridthink.chat_template import HYBRID_TEMPLATE
 from hybridthink.handoff import manifest_sha256, validate_parent
+from stage4_general_rl.__main__ import DEFAULT_TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusion", "stage4_general_rl"]
@@ -51,14 +52,17 @@ def test_manifest_chain_links_every_stage(smoke_run):
     assert 0 < curation["sft_dialogues"] < curation["sft_samples"], "stage 1 turns a share of its rows into dialogues"
 
 
-def test_grpo_stages_log_a_curve_per_reward(smoke_run):
+def test_grpo_stages_log_a_curve_per_reward_and_task(smoke_run):
     run, _ = smoke_run
     for stage in ("stage2_reasoning_rl", "stage4_general_rl"):
         manifest = json.loads((run / stage / "handoff.json").read_text())
         train = manifest["metrics"]["train"]
         steps = len(train["reward_curve"])
         assert steps == train["steps"] > 0
-        for name in manifest["config"]["resolved"]["rewards"]:
+        resolved = manifest["config"]["resolved"]
+        names = resolved["rewards"] if stage == "stage2_reasoning_rl" else [
+            f"{task}/{reward}" for task, spec in (resolved["tasks"] or DEFAULT_TASKS).items() for reward in spec["rewards"]]
+        for name in names:
             assert len(train[f"{name}_curve"]) == steps, (stage, name)
         if stage == "stage2_reasoning_rl":  # stage 2 keeps a KL anchor (beta > 0) by default
             assert len(train["kl_curve"]) == steps
@@ -85,6 +89,7 @@ def test_report_has_every_stage_and_mode(smoke_run):
             assert row["adherence"] is None if mode == "raw" else 0.0 <= row["adherence"] <= 1.0
     md = (run / "report.md").read_text()
     assert "| base | raw |" in md and "| stage4_general_rl | think |" in md and "| stage4_general_rl | no_think |" in md
+    assert "| stage4_general_rl | math/mode_adherence |" in md and "| stage2_reasoning_rl | math_accuracy |" in md
     assert "stage4_general_rl" in proc.stdout
 
 

@@ -17,6 +17,7 @@ from hybridthink.rewards import (
     instruction_reward,
     math_accuracy_reward,
     mode_adherence_reward,
+    mode_gated,
     overlong_reward,
     think_format_reward,
 )
@@ -208,11 +209,10 @@ def test_registry_names_and_lookup():
 def test_mode_gated_answer_rewards_score_only_the_asked_mode():
     thought = "<think>\n2 + 2 = 4\n</think>\n\n\\boxed{4}"
     direct = "<think>\n\n</think>\n\n\\boxed{4}"
-    math, adherence = get_reward_functions(["math_accuracy", "mode_adherence"], gate_by_mode=True)
-    assert adherence is mode_adherence_reward, "only the answer rewards are gated"
+    math = mode_gated(math_accuracy_reward)
     rows = dict(completions=[thought, direct, thought, direct, thought], answer=["4"] * 4 + [None],
                 mode=["no_think", "no_think", "think", "think", "no_think"])
     assert math(None, **rows) == [0.0, 1.0, 1.0, 0.0, None]
     assert math(None, completions=[thought], answer=["4"]) == [1.0], "rows without a mode are not gated"
     assert math_accuracy_reward(None, **rows) == [1.0, 1.0, 1.0, 1.0, None], "ungated: the mode does not count"
-    assert math.__name__.startswith("math_accuracy")  # TRL logs it as rewards/<name>/mean
+    assert math.__name__.startswith("math_accuracy")

@@ -1,0 +1,99 @@
+"""Task routing for general RL (Qwen3 stage 4): every prompt row carries a ``task`` name, and the
+recipe's ``tasks`` section maps each task to the item families it draws prompts from, its share of
+the prompts and its rewards with their weights:
+
+    tasks:
+      math: {families: [arithmetic], share: 1.0, rewards: {math_accuracy: 1.0, mode_adherence: 1.0}}
+
+A task's reward scores only that task's rows (``None`` elsewhere, which TRL leaves out of the sum
+and of the logged means), so TRL logs ``rewards/<task>/<reward>/mean`` at every step.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from numbers import Real
+
+from .recipe import RecipeError
+from .rewards import ANSWER_REWARDS, REWARD_FUNCTIONS, mode_gated
+
+TASK_KEYS = ("families", "share", "rewards")
+
+
+def check_tasks(tasks: dict, source: str) -> dict:
+    """``tasks`` if it is a valid ``tasks`` section, else RecipeError naming the task and key."""
+    if not isinstance(tasks, dict) or not tasks:
+        raise RecipeError(f"{source}: 'tasks' must map task names to {{families, share, rewards}}, got {tasks!r}")
+    owner: dict[str, str] = {}
+    for name, spec in tasks.items():
+        where = f"{source}: 'tasks.{name}"
+        if not isinstance(spec, dict):
+            raise RecipeError(f"{where}' must be a mapping with keys {', '.join(TASK_KEYS)}, got {spec!r}")
+        unknown, missing = sorted(set(spec) - set(TASK_KEYS)), [k for k in TASK_KEYS if k not in spec]
+        if unknown or missing:
+            raise RecipeError(f"{where}': unknown key(s) {unknown} / missing key(s) {missing}; known: {', '.join(TASK_KEYS)}")
+        families, share, rewards = spec["families"], spec["share"], spec["rewards"]
+        if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
+            raise RecipeError(f"{where}.families' must be a non-empty list of item families, got {families!r}")
+        for family in families:
+            if family in owner:
+                raise RecipeError(f"{where}.families': family {family!r} is already drawn by task {owner[family]!r}")
+            owner[family] = name
+        if not isinstance(share, Real) or isinstance(share, bool) or share < 0:
+            raise RecipeError(f"{where}.share' must be a number >= 0, got {share!r}")
+        if not isinstance(rewards, dict) or not rewards:
+            raise RecipeError(f"{where}.rewards' must map reward names to weights, got {rewards!r}")
+        for reward, weight in rewards.items():
+            if reward not in REWARD_FUNCTIONS:
+                raise RecipeError(f"{where}.rewards': unknown reward {reward!r}; known: {sorted(REWARD_FUNCTIONS)}")
+            if not isinstance(weight, Real) or isinstance(weight, bool):
+                raise RecipeError(f"{where}.rewards.{reward}' must be a number, got {weight!r}")
+    if sum(spec["share"] for spec in tasks.values()) <= 0:
+        raise RecipeError(f"{source}: 'tasks': every share is 0")
+    return tasks
+
+
+def task_mix(items: list[dict], tasks: dict, n: int, seed: int) -> tuple[list[dict], dict]:
+    """Up to ``n`` items, each tagged with its ``task``: a task takes its share of ``n`` (shares
+    are relative) from its families' items in order, and the tasks are shuffled together.
+
+    Returns the items and counts: per task the prompts asked for and taken (fewer when its
+    families run out), and the items of families no task draws from.
+    """
+    total = sum(spec["share"] for spec in tasks.values())
+    routed = {family for spec in tasks.values() for family in spec["families"]}
+    chosen, counts = [], {}
+    for name, spec in tasks.items():
+        want = round(n * spec["share"] / total)
+        taken = [{**item, "task": name} for item in items if item["family"] in spec["families"]][:want]
+        chosen += taken
+        counts[name] = {"asked": want, "taken": len(taken)}
+    counts["items_of_no_task"] = sum(item["family"] not in routed for item in items)
+    random.Random(seed).shuffle(chosen)
+    return chosen, counts
+
+
+def routed(func: Callable, task: str, name: str, weight: float) -> Callable:
+    """``func`` scoring the rows of ``task`` only (``None`` for the others), times ``weight``;
+    named ``<task>/<name>`` for TRL's logs."""
+    def route(prompts, completions, task=None, **kwargs):
+        if task is None:
+            raise ValueError(f"reward {name!r} of task {own!r} needs a 'task' column in the prompt rows")
+        scores = func(prompts, completions, **kwargs)
+        return [None if t != own or s is None else weight * s for s, t in zip(scores, task, strict=True)]
+    own = task
+    route.__name__ = f"{task}/{name}"
+    return route
+
+
+def task_reward_functions(tasks: dict, gate_by_mode: bool = False) -> dict[str, Callable]:
+    """One routed reward function per (task, reward) pair, by its ``<task>/<reward>`` name; with
+    ``gate_by_mode`` the answer rewards score only completions in the asked mode."""
+    funcs = {}
+    for task, spec in tasks.items():
+        for name, weight in spec["rewards"].items():
+            func = REWARD_FUNCTIONS[name]
+            func = mode_gated(func) if gate_by_mode and name in ANSWER_REWARDS else func
+            funcs[f"{task}/{name}"] = routed(func, task, name, float(weight))
+    return funcs

@@ -1,0 +1,74 @@
+"""Task routing: recipe checks, the task mix, and rewards that score their own task's rows only."""
+
+from __future__ import annotations
+
+import pytest
+
+from hybridthink.recipe import RecipeError
+from hybridthink.rewards import math_accuracy_reward, mode_adherence_reward
+from hybridthink.tasks import check_tasks, task_mix, task_reward_functions
+
+TASKS = {
+    "math": {"families": ["arithmetic"], "share": 2.0, "rewards": {"math_accuracy": 1.0, "mode_adherence": 0.5}},
+    "code": {"families": ["code"], "share": 1.0, "rewards": {"code_execution": 1.0, "mode_adherence": 1.0}},
+}
+THOUGHT = "<think>\n2 + 2 = 4\n</think>\n\n\\boxed{4}"
+DIRECT = "<think>\n\n</think>\n\n\\boxed{5}"
+
+
+def test_rewards_score_their_own_task_and_return_none_elsewhere():
+    funcs = task_reward_functions(TASKS)
+    assert list(funcs) == ["math/math_accuracy", "math/mode_adherence", "code/code_execution", "code/mode_adherence"]
+    assert [f.__name__ for f in funcs.values()] == list(funcs)  # TRL logs rewards/<task>/<reward>/mean
+    rows = dict(completions=[THOUGHT, DIRECT, THOUGHT], task=["math", "math", "code"], answer=["4", "4", None],
+                tests=[None, None, None], mode=["think", "think", "no_think"])
+    assert funcs["math/math_accuracy"](None, **rows) == [1.0, 0.0, None]
+    assert funcs["math/mode_adherence"](None, **rows) == [0.5, 0.0, None]  # weighted, and only math rows
+    assert funcs["code/mode_adherence"](None, **rows) == [None, None, 0.0]
+    assert funcs["code/code_execution"](None, **rows) == [None, None, None]  # no tests: nothing to run
+    assert mode_adherence_reward(None, **rows) == [1.0, 0.0, 0.0], "unrouted it scores every row"
+
+
+def test_gated_task_rewards_score_only_the_asked_mode():
+    funcs = task_reward_functions(TASKS, gate_by_mode=True)
+    rows = dict(completions=[THOUGHT, THOUGHT], task=["math", "math"], answer=["4", "4"], mode=["think", "no_think"])
+    assert funcs["math/math_accuracy"](None, **rows) == [1.0, 0.0]
+    assert math_accuracy_reward(None, **rows) == [1.0, 1.0]
+
+
+def test_a_routed_reward_needs_the_task_column():
+    with pytest.raises(ValueError, match="needs a 'task' column"):
+        task_reward_functions(TASKS)["math/math_accuracy"](None, completions=[THOUGHT], answer=["4"])
+
+
+def test_task_mix_takes_each_task_share_and_counts_what_it_leaves():
+    items = [{"id": f"{fam}{i}", "family": fam} for fam in ("arithmetic", "code", "instruction") for i in range(10)]
+    mixed, counts = task_mix(items, TASKS, 12, seed=0)
+    assert counts == {"math": {"asked": 8, "taken": 8}, "code": {"asked": 4, "taken": 4}, "items_of_no_task": 10}
+    assert sorted(it["task"] for it in mixed) == ["code"] * 4 + ["math"] * 8
+    assert all((it["task"] == "math") == (it["family"] == "arithmetic") for it in mixed)
+    assert [it["task"] for it in mixed] != sorted(it["task"] for it in mixed), "tasks are shuffled together"
+    _, counts = task_mix(items, TASKS, 30, seed=0)
+    assert counts["math"] == {"asked": 20, "taken": 10}, "a task whose families run out says so"
+
+
+@pytest.mark.parametrize("tasks,message", [
+    ({}, "'tasks' must map"),
+    ({"math": {"families": ["arithmetic"], "share": 1.0}}, r"tasks.math'.*missing key\(s\) \['rewards'\]"),
+    ({"math": {**TASKS["math"], "weight": 2}}, r"unknown key\(s\) \['weight'\]"),
+    ({"math": {**TASKS["math"], "rewards": {"nope": 1.0}}}, r"tasks.math.rewards': unknown reward 'nope'"),
+    ({"math": {**TASKS["math"], "rewards": {"math_accuracy": "high"}}}, r"tasks.math.rewards.math_accuracy' must be a number"),
+    ({"math": {**TASKS["math"], "share": -1}}, r"tasks.math.share' must be a number >= 0"),
+    ({"math": TASKS["math"], "more": {**TASKS["code"], "families": ["arithmetic"]}}, "already drawn by task 'math'"),
+    ({"math": {**TASKS["math"], "share": 0}}, "every share is 0"),
+])
+def test_bad_tasks_sections_are_named(tasks, message):
+    with pytest.raises(RecipeError, match=message):
+        check_tasks(tasks, "r.yaml")
+
+
+def test_report_thirds_leave_out_steps_without_the_task():
+    from hybridthink.report import _thirds
+    nan = float("nan")
+    assert _thirds([1.0, nan, 0.0, 0.5, nan, 1.0]) == (1.0, 1.0)
+    assert _thirds([nan, None, 1.0]) == (None, 1.0)
