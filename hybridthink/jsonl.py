@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Iterable
@@ -25,12 +26,13 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> int:
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict]:
-    """Read a JSONL file; every row must be an object holding the ``required`` keys."""
+    """Read a JSONL file (gzip-compressed when it ends in ``.gz``); every row must be an object
+    holding the ``required`` keys."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     rows = []
-    with path.open() as f:
+    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import gzip
 import json
 import os
 import statistics
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from hybridthink.jsonl import read_jsonl
 from hybridthink.modes import EMPTY_THINK
 from hybridthink.math_grading import math_equal
 from hybridthink.rewards import code_execution_reward, math_accuracy_reward
@@ -40,12 +40,6 @@ MATH_SETS = {  # file: (how a reference completion is built, gold answer column)
     "amc23.jsonl": (lambda row: f"\\boxed{{{row['answer']}}}", "answer"),
 }
 _LOOSEN = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def _rate(hits: int, n: int) -> float | None:
