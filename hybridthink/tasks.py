@@ -19,6 +19,8 @@ from .recipe import RecipeError
 from .rewards import ANSWER_REWARDS, REWARD_FUNCTIONS, mode_gated
 
 TASK_KEYS = ("families", "share", "rewards")
+# Rewards that need a model the recipe names (``reward_model.path`` for ``preference``).
+MODEL_REWARDS = ("preference",)
 
 
 def check_tasks(tasks: dict, source: str) -> dict:
@@ -45,8 +47,9 @@ def check_tasks(tasks: dict, source: str) -> dict:
         if not isinstance(rewards, dict) or not rewards:
             raise RecipeError(f"{where}.rewards' must map reward names to weights, got {rewards!r}")
         for reward, weight in rewards.items():
-            if reward not in REWARD_FUNCTIONS:
-                raise RecipeError(f"{where}.rewards': unknown reward {reward!r}; known: {sorted(REWARD_FUNCTIONS)}")
+            if reward not in REWARD_FUNCTIONS and reward not in MODEL_REWARDS:
+                known = sorted([*REWARD_FUNCTIONS, *MODEL_REWARDS])
+                raise RecipeError(f"{where}.rewards': unknown reward {reward!r}; known: {known}")
             if not isinstance(weight, Real) or isinstance(weight, bool):
                 raise RecipeError(f"{where}.rewards.{reward}' must be a number, got {weight!r}")
     if sum(spec["share"] for spec in tasks.values()) <= 0:
@@ -87,13 +90,17 @@ def routed(func: Callable, task: str, name: str, weight: float) -> Callable:
     return route
 
 
-def task_reward_functions(tasks: dict, gate_by_mode: bool = False) -> dict[str, Callable]:
+def task_reward_functions(tasks: dict, gate_by_mode: bool = False,
+                          model_rewards: dict[str, Callable] | None = None) -> dict[str, Callable]:
     """One routed reward function per (task, reward) pair, by its ``<task>/<reward>`` name; with
-    ``gate_by_mode`` the answer rewards score only completions in the asked mode."""
-    funcs = {}
+    ``gate_by_mode`` the answer rewards score only completions in the asked mode. Model-based
+    rewards (``preference``) come loaded in ``model_rewards``."""
+    funcs, loaded = {}, {**REWARD_FUNCTIONS, **(model_rewards or {})}
     for task, spec in tasks.items():
         for name, weight in spec["rewards"].items():
-            func = REWARD_FUNCTIONS[name]
+            if name not in loaded:
+                raise ValueError(f"task {task!r}: reward {name!r} needs its model (reward_model.path in the recipe)")
+            func = loaded[name]
             func = mode_gated(func) if gate_by_mode and name in ANSWER_REWARDS else func
             funcs[f"{task}/{name}"] = routed(func, task, name, float(weight))
     return funcs

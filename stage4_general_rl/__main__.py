@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from hybridthink.jsonl import read_jsonl
-from hybridthink.recipe import OPEN
+from hybridthink.recipe import OPEN, RecipeError
+from hybridthink.reward_model import load_preference_reward
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.tasks import check_tasks, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
@@ -21,6 +22,7 @@ DEFAULTS = {
     "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5,
               "gate_rewards": False, "seed": 0},
     "tasks": OPEN,  # empty: DEFAULT_TASKS
+    "reward_model": {"path": None},  # a reward model for the 'preference' reward (python -m hybridthink.reward_model)
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -42,6 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     model, tokenizer = ctx.load_parent_model()
     tasks = check_tasks(r["tasks"] or DEFAULT_TASKS, ctx.recipe_path or "recipe")
     m = r["modes"]
+    model_rewards = {"preference": load_preference_reward(r["reward_model"]["path"])} if r["reward_model"]["path"] else {}
+    try:
+        rewards = task_reward_functions(tasks, m["gate_rewards"], model_rewards)
+    except ValueError as err:
+        raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'tasks': {err}") from None
     items, mix = task_mix(read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS), tasks,
                           r["data"]["max_prompts"], m["seed"])
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
@@ -49,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
                           m["inherit_share"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
-    model, rl = run_grpo(ctx, model, tokenizer, rows, task_reward_functions(tasks, m["gate_rewards"]), TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"tasks": mix, "prompts": counts, "train": rl})

@@ -128,3 +128,22 @@ def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.R
             defect = defect or "repetition"
         out.append({"thinking": thinking, "response": response, "defect": defect, "style": style})
     return out
+
+
+def preference_pairs(items: list[dict], seed: int) -> list[dict]:
+    """Preference pairs from the world's own rules, three per item: correct and concise (the
+    reference reasoning) over correct and rambling (a line repeated), and both over a wrong answer
+    (a consistent slip). Conversational rows for TRL's RewardTrainer: prompt, chosen, rejected
+    (and the pair's ``kind``)."""
+    rng = random.Random(seed)
+    pairs = []
+    for item in items:
+        concise = join_thinking(item["thinking"], item["response"])
+        rambling = join_thinking(_repeat_a_line(item["thinking"], rng), item["response"])
+        wrong = join_thinking(*FAMILIES[item["family"]].corrupt(item, rng))
+        prompt = [{"role": "user", "content": item["prompt"]}]
+        for kind, chosen, rejected in (("concise>rambling", concise, rambling), ("concise>wrong", concise, wrong),
+                                       ("rambling>wrong", rambling, wrong)):
+            pairs.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}],
+                          "rejected": [{"role": "assistant", "content": rejected}], "kind": kind})
+    return pairs
