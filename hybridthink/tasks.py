@@ -19,8 +19,9 @@ from .recipe import RecipeError
 from .rewards import ANSWER_REWARDS, REWARD_FUNCTIONS, mode_gated
 
 TASK_KEYS = ("families", "share", "rewards")
-# Rewards that need a model the recipe names (``reward_model.path`` for ``preference``).
-MODEL_REWARDS = ("preference",)
+# Rewards that need a model the recipe names (``reward_model.path`` for ``preference``, ``judge.path``
+# for ``judge``).
+MODEL_REWARDS = ("preference", "judge")
 
 
 def check_tasks(tasks: dict, source: str) -> dict:
@@ -94,12 +95,12 @@ def task_reward_functions(tasks: dict, gate_by_mode: bool = False,
                           model_rewards: dict[str, Callable] | None = None) -> dict[str, Callable]:
     """One routed reward function per (task, reward) pair, by its ``<task>/<reward>`` name; with
     ``gate_by_mode`` the answer rewards score only completions in the asked mode. Model-based
-    rewards (``preference``) come loaded in ``model_rewards``."""
+    rewards (``preference``, ``judge``) come loaded in ``model_rewards``."""
     funcs, loaded = {}, {**REWARD_FUNCTIONS, **(model_rewards or {})}
     for task, spec in tasks.items():
         for name, weight in spec["rewards"].items():
             if name not in loaded:
-                raise ValueError(f"task {task!r}: reward {name!r} needs its model (reward_model.path in the recipe)")
+                raise ValueError(f"task {task!r}: reward {name!r} needs its model (reward_model.path or judge.path in the recipe)")
             func = loaded[name]
             func = mode_gated(func) if gate_by_mode and name in ANSWER_REWARDS else func
             funcs[f"{task}/{name}"] = routed(func, task, name, float(weight))

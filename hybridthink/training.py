@@ -115,6 +115,8 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dic
         "kl_curve": _curve(history, "kl"),  # logged by TRL only when beta > 0
         "frac_reward_zero_std_curve": _curve(history, "frac_reward_zero_std"),
     }
+    if any("judge_unparseable" in row for row in history):  # logged by a judge reward
+        metrics["judge_unparseable_curve"] = _curve(history, "judge_unparseable")
     logged = {k for row in history for k in row}  # the last row is the run summary, without rewards
     for name in rewards:
         key = next((k for k in sorted(logged) if k.startswith(f"rewards/{name}") and k.endswith("/mean")), None)

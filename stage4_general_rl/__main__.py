@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from hybridthink.judge import DEFAULT_RUBRIC, judge_reward
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.reward_model import load_preference_reward
@@ -23,6 +24,7 @@ DEFAULTS = {
               "gate_rewards": False, "seed": 0},
     "tasks": OPEN,  # empty: DEFAULT_TASKS
     "reward_model": {"path": None},  # a reward model for the 'preference' reward (python -m hybridthink.reward_model)
+    "judge": {"path": None, "rubric": DEFAULT_RUBRIC, "max_new_tokens": 32},  # a causal LM for the 'judge' reward
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -44,7 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     model, tokenizer = ctx.load_parent_model()
     tasks = check_tasks(r["tasks"] or DEFAULT_TASKS, ctx.recipe_path or "recipe")
     m = r["modes"]
-    model_rewards = {"preference": load_preference_reward(r["reward_model"]["path"])} if r["reward_model"]["path"] else {}
+    model_rewards = {}
+    if r["reward_model"]["path"]:
+        model_rewards["preference"] = load_preference_reward(r["reward_model"]["path"])
+    if r["judge"]["path"]:
+        j = r["judge"]
+        model_rewards["judge"] = judge_reward(j["path"], j["rubric"], max_new_tokens=j["max_new_tokens"])
     try:
         rewards = task_reward_functions(tasks, m["gate_rewards"], model_rewards)
     except ValueError as err:

@@ -49,6 +49,7 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "answer": item.get("answer"),
             "tests": item.get("tests"),
             "constraints": item.get("constraints"),
+            "reference": item.get("response"),  # for a judge reward
         })
     counts = Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
