@@ -8,6 +8,7 @@ at the answer part after ``</think>``, so nothing written while thinking can ear
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -170,12 +171,51 @@ def overlong_reward(max_completion_len: int, soft_punish_cache: int) -> Callable
     return get_soft_overlong_punishment(max_completion_len, soft_punish_cache)
 
 
+_SENTENCE_END_RE = re.compile(r"[.!?]+(?:\s|$)")
+LENGTH_RELATIONS = ("at most", "at least")
+LENGTH_UNITS = ("words", "sentences")
+
+
+def count_length(text: str, unit: str) -> int:
+    """Words (whitespace-separated) or sentences (pieces ending in ., ! or ?; a last piece without
+    one counts too) in ``text``."""
+    if unit == "words":
+        return len(text.split())
+    if unit == "sentences":
+        pieces = [p for p in _SENTENCE_END_RE.split(text) if p.strip()]
+        return len(pieces)
+    raise ValueError(f"length unit must be one of {LENGTH_UNITS}, got {unit!r}")
+
+
+def length_reward(prompts, completions, length, **kwargs) -> list[float | None]:
+    """1.0 when the answer part obeys the row's length instruction (Qwen3's LengthCtrl): ``length``
+    is a dict (or JSON string) ``{"relation": "at most" | "at least", "n": N, "unit": "words" |
+    "sentences"}``. Rows with length None get None; an unclosed think block scores 0."""
+    rewards = []
+    for completion, spec in zip(completions, length, strict=True):
+        if spec is None:
+            rewards.append(None)
+            continue
+        spec = json.loads(spec) if isinstance(spec, str) else spec
+        if spec["relation"] not in LENGTH_RELATIONS:
+            raise ValueError(f"length relation must be one of {LENGTH_RELATIONS}, got {spec['relation']!r}")
+        text = completion_text(completion)
+        thinking, answer = split_thinking(text)
+        if thinking is not None and THINK_CLOSE not in text:
+            rewards.append(0.0)
+            continue
+        n = count_length(answer, spec["unit"])
+        rewards.append(float(n <= spec["n"] if spec["relation"] == "at most" else n >= spec["n"]))
+    return rewards
+
+
 REWARD_FUNCTIONS: dict[str, Callable] = {
     "math_accuracy": math_accuracy_reward,
     "code_execution": code_execution_reward,
     "think_format": think_format_reward,
     "mode_adherence": mode_adherence_reward,
     "instruction": instruction_reward,
+    "length": length_reward,
 }
 
 

@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     items, mix = task_mix(read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS), tasks,
                           r["data"]["max_prompts"], m["seed"])
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
+    length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
-                          m["inherit_share"])
+                          m["inherit_share"], length_tasks)
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
     model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS)

@@ -6,6 +6,7 @@ import random
 from collections import Counter
 
 from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, last_flag, resolve_mode
+from hybridthink.rewards import LENGTH_RELATIONS, LENGTH_UNITS, count_length
 
 
 def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
@@ -19,19 +20,42 @@ def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
     return turns
 
 
+def length_instruction(reference: str, rng: random.Random) -> dict:
+    """A length limit for an answer like ``reference`` (Qwen3's LengthCtrl): at most or at least N
+    words or sentences, N drawn around the reference's own length so that both can be met."""
+    relation, unit = rng.choice(LENGTH_RELATIONS), rng.choice(LENGTH_UNITS)
+    own = count_length(reference, unit)
+    if relation == "at most":
+        n = max(1, own - rng.randint(0, own // 2) if unit == "words" else rng.randint(1, 2))
+    else:
+        n = own + rng.randint(1, 5) if unit == "words" else rng.randint(2, 3)
+    return {"relation": relation, "n": n, "unit": unit}
+
+
+def length_text(length: dict) -> str:
+    """The instruction for a length limit: "Answer in at most 1 sentence." """
+    unit = length["unit"] if length["n"] != 1 else length["unit"].rstrip("s")
+    return f"Answer in {length['relation']} {length['n']} {unit}."
+
+
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
-            multi_turn_share: float = 0.0, inherit_share: float = 0.0) -> tuple[list[dict], dict]:
+            multi_turn_share: float = 0.0, inherit_share: float = 0.0,
+            length_tasks: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
     then the row's turn with its mode's flag or, for an ``inherit_share`` of the dialogues whose
     history already asks for that mode, with none (the last flag decides the mode).
+
+    Rows of a task in ``length_tasks`` ask for a length ("Answer in at most 5 words.") and carry it
+    in their ``length`` column for the length reward.
     """
-    rng = random.Random(seed)
+    rng, length_rng = random.Random(seed), random.Random(f"length-{seed}")
     rows = []
     for item in items:
         history = _earlier_turns(items, rng) if multi_turn_share and rng.random() < multi_turn_share else []
-        content = item["prompt"]
+        length = length_instruction(item.get("response") or "", length_rng) if item.get("task") in length_tasks else None
+        content = item["prompt"] + (f" {length_text(length)}" if length else "")
         if history:
             mode = "no_think" if rng.random() < no_think_share else "think"
             if resolve_mode(history) != mode or rng.random() >= inherit_share:
@@ -50,8 +74,10 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "tests": item.get("tests"),
             "constraints": item.get("constraints"),
             "reference": item.get("response"),  # for a judge reward
+            "length": length,
         })
     counts = Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
     counts.update(f"inherited/{r['mode']}" for r in rows if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]))
+    counts.update(f"length_limit/{r['length']['relation']} {r['length']['unit']}" for r in rows if r["length"])
     return rows, dict(counts)

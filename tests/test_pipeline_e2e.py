@@ -184,9 +184,9 @@ def test_two_processes_hand_off_the_same_data_as_one(smoke_run, tmp_path, env):
     AutoModelForCausalLM.from_pretrained(out)
 
 
-def test_stage4_trains_on_a_preference_reward_model_and_a_judge(smoke_run, tmp_path, env):
+def test_stage4_trains_on_a_preference_reward_model_a_judge_and_length_limits(smoke_run, tmp_path, env):
     """A reward model trained by RewardTrainer from the stage-3 checkpoint, and that checkpoint as a
-    judge, used by a stage-4 task."""
+    judge, used by a stage-4 task; a second task asks for length limits."""
     run, _ = smoke_run
     rm = tmp_path / "reward_model"
     proc = subprocess.run([sys.executable, "-m", "hybridthink.reward_model", "--base", str(run / "stage3_mode_fusion"),
@@ -196,16 +196,20 @@ def test_stage4_trains_on_a_preference_reward_model_and_a_judge(smoke_run, tmp_p
     checked = json.loads((rm / "reward_model.json").read_text())
     assert checked["steps"] == 2 and checked["train_pairs"]["all"]["n"] == 48 and checked["held_out_pairs"]["all"]["n"] > 0
     out = tmp_path / "stage4_general_rl"
-    tasks = ("{chat: {families: [arithmetic, code, instruction], share: 1, "
-             "rewards: {preference: 1.0, judge: 1.0, mode_adherence: 1.0}}}")
+    tasks = ("{chat: {families: [arithmetic, code], share: 1, rewards: {preference: 1.0, judge: 1.0, mode_adherence: 1.0}}, "
+             "short: {families: [instruction], share: 1, rewards: {length: 1.0}}}")
     proc = subprocess.run([sys.executable, "-m", "stage4_general_rl", "--config", "recipes/smoke/stage4.yaml",
                            "--parent", str(run / "stage3_mode_fusion"), "--output", str(out),
                            "--set", f"reward_model.path={rm}", "--set", f"judge.path={run / 'stage3_mode_fusion'}",
-                           "--set", "judge.max_new_tokens=8", "--set", f"tasks={tasks}"],
+                           "--set", "judge.max_new_tokens=8", "--set", f"tasks={tasks}",
+                           "--set", "trainer.per_device_train_batch_size=16"],  # 4 prompts a step: both tasks
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    train = json.loads((out / "handoff.json").read_text())["metrics"]["train"]
+    metrics = json.loads((out / "handoff.json").read_text())["metrics"]
+    train = metrics["train"]
+    assert sum(v for k, v in metrics["prompts"].items() if k.startswith("length_limit/")) == metrics["tasks"]["short"]["taken"] > 0
+    assert len(train["short/length_curve"]) == train["steps"]
     curve = train["chat/preference_curve"]
-    assert len(curve) == train["steps"] == 2 and all(isinstance(v, float) for v in curve)
+    assert len(curve) == train["steps"] == 2 and all(isinstance(v, float) and v == v for v in curve), curve
     # the smoke model as a judge writes no usable verdict: the judge reward is counted unparseable
     assert len(train["chat/judge_curve"]) == 2 and train["judge_unparseable_curve"] == [1.0, 1.0]

@@ -14,7 +14,9 @@ from hybridthink.rewards import (
     boxed_answers,
     code_execution_reward,
     get_reward_functions,
+    count_length,
     instruction_reward,
+    length_reward,
     math_accuracy_reward,
     mode_adherence_reward,
     mode_gated,
@@ -199,7 +201,7 @@ def test_overlong_reward_is_dapo_soft_punishment():
 
 
 def test_registry_names_and_lookup():
-    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction"}
+    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction", "length"}
     assert all(f.__name__.endswith("_reward") for f in REWARD_FUNCTIONS.values())
     assert get_reward_functions(["think_format", "math_accuracy"]) == [think_format_reward, math_accuracy_reward]
     with pytest.raises(ValueError, match=r"'nope'.*known: \['code_execution'"):
@@ -216,3 +218,19 @@ def test_mode_gated_answer_rewards_score_only_the_asked_mode():
     assert math(None, completions=[thought], answer=["4"]) == [1.0], "rows without a mode are not gated"
     assert math_accuracy_reward(None, **rows) == [1.0, 1.0, 1.0, 1.0, None], "ungated: the mode does not count"
     assert math.__name__.startswith("math_accuracy")
+
+
+def test_length_reward_counts_words_and_sentences_of_the_answer_only():
+    most_4_words = {"relation": "at most", "n": 4, "unit": "words"}
+    least_2_sentences = json.dumps({"relation": "at least", "n": 2, "unit": "sentences"})
+    completions = ["<think>\nmany many many words here\n</think>\n\nThe answer is 5.",
+                   "<think>\n\n</think>\n\nThe answer is five, clearly.",
+                   "<think>\n\n</think>\n\nIt is 3.5 in all. Yes!",
+                   "<think>\n\n</think>\n\nOnly one sentence here.",
+                   "<think>\nnever closed",
+                   "anything"]
+    specs = [most_4_words, most_4_words, least_2_sentences, least_2_sentences, most_4_words, None]
+    assert length_reward(None, completions, specs, **TRL_EXTRAS) == [1.0, 0.0, 1.0, 0.0, 0.0, None]
+    assert count_length("One. Two! Three? four", "sentences") == 4
+    with pytest.raises(ValueError, match="relation"):
+        length_reward(None, ["x"], [{"relation": "about", "n": 3, "unit": "words"}])

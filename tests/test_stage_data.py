@@ -8,7 +8,7 @@ from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
 from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fusion_rows
-from stage4_general_rl.prompts import rl_rows
+from stage4_general_rl.prompts import length_text, rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
@@ -241,3 +241,19 @@ def test_stage1_dialogues_keep_the_final_thinking_turn_and_drop_earlier_reasonin
         assert [m["role"] for m in earlier] == ["user", "assistant"] * (len(earlier) // 2)
         for m in earlier[1::2]:
             assert "<think>" not in m["content"] and "</think>" not in m["content"] and m["content"].strip()
+
+
+def test_stage4_length_tasks_ask_for_a_length_and_carry_it():
+    items = [{**it, "task": "length" if it["family"] == "instruction" else "other"} for it in WORLD["stage4"]]
+    rows, counts = rl_rows(items, no_think_share=0.5, think_flag_share=0.3, seed=0, length_tasks=frozenset({"length"}))
+    plain, _ = rl_rows(items, no_think_share=0.5, think_flag_share=0.3, seed=0)
+    assert [r["mode"] for r in rows] == [r["mode"] for r in plain], "length limits leave the mode draws alone"
+    for row, before in zip(rows, plain):
+        if row["task"] != "length":
+            assert row["length"] is None and row["prompt"] == before["prompt"]
+            continue
+        spec = row["length"]
+        assert spec["relation"] in ("at most", "at least") and spec["unit"] in ("words", "sentences") and spec["n"] >= 1
+        assert length_text(spec) in row["prompt"][-1]["content"]
+    assert sum(v for k, v in counts.items() if k.startswith("length_limit/")) == sum(r["task"] == "length" for r in rows) > 0
+    assert length_text({"relation": "at most", "n": 1, "unit": "sentences"}) == "Answer in at most 1 sentence."
