@@ -99,12 +99,10 @@ def overlaps(items: list[dict], files: list[Path]) -> list[tuple[dict, Path]]:
     wanted = {_normal(it["question"]): it for it in items}
     found = []
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                for text in _strings(json.loads(line)) if line.strip() else ():
-                    item = wanted.pop(_normal(text), None)
-                    if item is not None:
-                        found.append((item, path))
+        for text in _strings(read_jsonl(path)):
+            item = wanted.pop(_normal(text), None)
+            if item is not None:
+                found.append((item, path))
     return found
 
 

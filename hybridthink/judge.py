@@ -52,7 +52,7 @@ def parse_score(text: str, scale: int = 10) -> float | None:
     return score / denominator
 
 
-def judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale: int = 10, max_new_tokens: int = 32,
+def load_judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale: int = 10, max_new_tokens: int = 32,
                  batch_size: int = 32) -> Callable:
     """A GRPO reward function grading each completion against the row's ``reference`` column with
     the judge model in ``model_dir``. Rows without a reference get None."""

@@ -78,16 +78,15 @@ def task_mix(items: list[dict], tasks: dict, n: int, seed: int) -> tuple[list[di
     return chosen, counts
 
 
-def routed(func: Callable, task: str, name: str, weight: float) -> Callable:
-    """``func`` scoring the rows of ``task`` only (``None`` for the others), times ``weight``;
-    named ``<task>/<name>`` for TRL's logs."""
-    def route(prompts, completions, task=None, **kwargs):
+def routed(func: Callable, own: str, name: str, weight: float) -> Callable:
+    """``func`` scoring the rows of task ``own`` only (``None`` for the others), times ``weight``;
+    named ``<own>/<name>`` for TRL's logs."""
+    def route(prompts, completions, task=None, **kwargs):  # ``task``: the rows' task column
         if task is None:
             raise ValueError(f"reward {name!r} of task {own!r} needs a 'task' column in the prompt rows")
         scores = func(prompts, completions, **kwargs)
         return [None if t != own or s is None else weight * s for s, t in zip(scores, task, strict=True)]
-    own = task
-    route.__name__ = f"{task}/{name}"
+    route.__name__ = f"{own}/{name}"
     return route
 
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from hybridthink.judge import DEFAULT_RUBRIC, judge_reward
+from hybridthink.judge import DEFAULT_RUBRIC, load_judge_reward
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.reward_model import load_preference_reward
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         model_rewards["preference"] = load_preference_reward(r["reward_model"]["path"])
     if r["judge"]["path"]:
         j = r["judge"]
-        model_rewards["judge"] = judge_reward(j["path"], j["rubric"], max_new_tokens=j["max_new_tokens"])
+        model_rewards["judge"] = load_judge_reward(j["path"], j["rubric"], max_new_tokens=j["max_new_tokens"])
     try:
         rewards = task_reward_functions(tasks, m["gate_rewards"], model_rewards)
     except ValueError as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridthink.judge import judge_reward, parse_score
+from hybridthink.judge import load_judge_reward, parse_score
 
 
 @pytest.mark.parametrize("text,score", [
@@ -29,7 +29,7 @@ def test_unusable_verdicts_give_none(text):
 
 def test_judge_model_scores_rows_with_a_reference_and_logs_unparseable(tiny_checkpoint):
     model_dir, _, _ = tiny_checkpoint
-    reward = judge_reward(model_dir, max_new_tokens=8)
+    reward = load_judge_reward(model_dir, max_new_tokens=8)
     logged = {}
     prompts = [[{"role": "user", "content": "What is 2 + 3?"}]] * 3
     completions = ["<think>\n\n</think>\n\n5", "<think>\n\n</think>\n\n6", "<think>\n\n</think>\n\n5"]
