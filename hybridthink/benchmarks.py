@@ -1,11 +1,13 @@
 """Evaluate any HF checkpoint on the real benchmarks (evaluation only: nothing here trains).
 
     python -m hybridthink.benchmarks --model DIR [--benchmarks ../shared/benchmarks] [--full]
-        [--families gsm8k,math500,aime24,amc23,humaneval] [--settings think,no_think,budget:64,effort:low]
+        [--families gsm8k,math500,aime24,amc23,humaneval,ifeval] [--settings think,no_think,budget:64,effort:low]
         [--k 4] [--out DIR]
 
 Math (GSM8K, MATH-500, AIME24, AMC23) is graded with ``math_accuracy_reward`` (math-verify),
-HumanEval with ``code_execution_reward`` in the sandbox. Each setting is a thinking budget for
+HumanEval with ``code_execution_reward`` in the sandbox, IFEval with Google's checkers
+(``hybridthink.ifeval``; the score is prompt-level strict, and instruction-level and loose
+figures come with it). Each setting is a thinking budget for
 ``hybridthink.budget.generate_with_budget``: ``think`` (no budget), ``no_think`` (budget 0),
 ``budget:N``, ``effort:LEVEL``. With ``--k`` above 1 every item is sampled k times (Qwen3's
 sampling settings per mode) and scored avg@k. Writes ``benchmarks.json`` (per family and setting:
@@ -15,7 +17,7 @@ avg@k with a 95% CI over items, tokens per correct answer, thinking and answer t
 Before generating, every item is checked against the model's training data: the data files
 that the handoff manifests of the model and of its parents list. An item whose question equals
 (after collapsing whitespace and case) a string in those rows stops the run with the item and the
-file named, unless ``--allow-overlap``. IFEval is not here yet: its instruction checkers are not.
+file named, unless ``--allow-overlap``.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from .budget import DEFAULT_EFFORTS, generate_with_budget, resolve_budget
 from .evaluation import ci95
 from .handoff import MANIFEST, read_manifest, resolve_from
+from .ifeval import Verdict, check
 from .jsonl import DataError, read_jsonl
+from .modes import THINK_CLOSE, split_thinking
 from .rewards import code_execution_reward, math_accuracy_reward
 
 MATH_SUFFIX = "\nPut the final answer in \\boxed{}."
 CODE_PREFIX = "Complete the following Python function. Reply with the whole function in one Python code block.\n\n"
-FAMILIES = ("gsm8k", "math500", "aime24", "amc23", "humaneval")
+FAMILIES = ("gsm8k", "math500", "aime24", "amc23", "humaneval", "ifeval")
 SAMPLING = {  # Qwen3's recommended sampling per mode (used when k > 1)
     "think": dict(temperature=0.6, top_p=0.95, top_k=20),
     "no_think": dict(temperature=0.7, top_p=0.8, top_k=20),
@@ -64,6 +68,10 @@ def load_family(directory: Path, family: str) -> list[dict]:
         return [{"id": r["task_id"], "family": family, "question": r["prompt"],
                  "prompt": f"{CODE_PREFIX}```python\n{r['prompt']}```", "tests": r["test"], "entry_point": r["entry_point"]}
                 for r in read_jsonl(directory / "humaneval.jsonl.gz")]
+    if family == "ifeval":
+        return [{"id": f"ifeval/{r['key']}", "family": family, "question": r["prompt"], "prompt": r["prompt"],
+                 "instruction_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]}
+                for r in read_jsonl(directory / "ifeval_input.jsonl")]
     raise ValueError(f"unknown benchmark family {family!r}; known: {', '.join(FAMILIES)}")
 
 
@@ -118,15 +126,29 @@ def setting_budget(setting: str, efforts: dict) -> int | None:
     raise ValueError(f"unknown setting {setting!r}: use think, no_think, budget:N or effort:LEVEL")
 
 
-def score(items: list[dict], texts: list[str]) -> list[float]:
-    """1.0 / 0.0 per completion with the family's verifier (a gold answer that cannot be parsed: 0)."""
+def _ifeval_grades(item: dict, text: str) -> dict:
+    """Prompt-level strict score plus instruction counts (strict and loose) for one IFEval answer."""
+    thinking, answer = split_thinking(text)
+    verdicts = check(answer, item["instruction_id_list"], item["kwargs"], item["prompt"])
+    if thinking is not None and THINK_CLOSE not in text:  # no answer part: nothing is followed
+        verdicts = [Verdict(v.instruction_id, False, False) for v in verdicts]
+    return {"score": float(all(v.strict for v in verdicts)), "loose": float(all(v.loose for v in verdicts)),
+            "instructions": len(verdicts), "followed_strict": sum(v.strict for v in verdicts),
+            "followed_loose": sum(v.loose for v in verdicts)}
+
+
+def score(items: list[dict], texts: list[str]) -> list[dict]:
+    """Per completion ``{"score": 1.0 | 0.0, ...}`` with the family's verifier (a gold answer that
+    cannot be parsed: 0); IFEval adds its loose score and instruction counts."""
     prompts = [it["prompt"] for it in items]
+    if all("instruction_id_list" in it for it in items):
+        return [_ifeval_grades(it, text) for it, text in zip(items, texts, strict=True)]
     if all("tests" in it for it in items):
         scores = code_execution_reward(prompts, texts, tests=[it["tests"] for it in items],
                                        entry_point=[it["entry_point"] for it in items])
     else:
         scores = math_accuracy_reward(prompts, texts, answer=[it["answer"] for it in items])
-    return [float(s or 0.0) for s in scores]
+    return [{"score": float(s or 0.0)} for s in scores]
 
 
 def run_setting(model, tokenizer, items: list[dict], setting: str, budget: int | None, k: int, *,
@@ -140,7 +162,7 @@ def run_setting(model, tokenizer, items: list[dict], setting: str, budget: int |
         outs = generate_with_budget(model, tokenizer, conversations, budget, max_answer_tokens=max_answer_tokens,
                                     max_thinking_tokens=max_thinking_tokens, batch_size=batch_size, **sampling)
         scores = score(items, [o.text for o in outs])
-        records += [{"id": it["id"], "family": it["family"], "setting": setting, "sample": j, "score": s,
+        records += [{"id": it["id"], "family": it["family"], "setting": setting, "sample": j, **s,
                      "thinking_tokens": o.thinking_tokens, "answer_tokens": o.answer_tokens, "forced": o.forced,
                      "text": o.text} for it, o, s in zip(items, outs, scores, strict=True)]
     return records
@@ -158,7 +180,18 @@ def summarise(records: list[dict]) -> dict:
             "avg_at_k": statistics.fmean(per_item), "ci95": ci95(per_item),
             "tokens_per_correct": sum(tokens) / correct if correct else None,
             "mean_thinking_tokens": statistics.fmean(r["thinking_tokens"] for r in records),
-            "mean_answer_tokens": statistics.fmean(r["answer_tokens"] for r in records)}
+            "mean_answer_tokens": statistics.fmean(r["answer_tokens"] for r in records),
+            **_instruction_levels(records)}
+
+
+def _instruction_levels(records: list[dict]) -> dict:
+    """IFEval's other three figures (prompt-level loose, instruction-level strict and loose), if graded."""
+    if not records or "instructions" not in records[0]:
+        return {}
+    total = sum(r["instructions"] for r in records)
+    return {"prompt_level_loose": statistics.fmean(r["loose"] for r in records),
+            "instruction_level_strict": sum(r["followed_strict"] for r in records) / total,
+            "instruction_level_loose": sum(r["followed_loose"] for r in records) / total}
 
 
 def to_markdown(result: dict) -> str:
@@ -171,11 +204,17 @@ def to_markdown(result: dict) -> str:
             tpc = "–" if m["tokens_per_correct"] is None else f"{m['tokens_per_correct']:.0f}"
             lines.append(f"| {family} | {setting} | {m['avg_at_k']:.3f} ± {m['ci95']:.3f} | {m['n_items']} | {tpc} | "
                          f"{m['mean_thinking_tokens']:.0f} / {m['mean_answer_tokens']:.0f} |")
+    for family, settings in result["families"].items():
+        for setting, m in settings.items():
+            if "instruction_level_strict" in m:
+                lines.append(f"\n{family} {setting}: prompt-level strict {m['avg_at_k']:.3f} / loose "
+                             f"{m['prompt_level_loose']:.3f}, instruction-level strict "
+                             f"{m['instruction_level_strict']:.3f} / loose {m['instruction_level_loose']:.3f}.")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="Evaluate a checkpoint on GSM8K, MATH-500, AIME24, AMC23 and HumanEval.")
+    p = argparse.ArgumentParser(description="Evaluate a checkpoint on GSM8K, MATH-500, AIME24, AMC23, HumanEval and IFEval.")
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--benchmarks", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
     p.add_argument("--families", default=",".join(FAMILIES))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from trl.rewards import get_soft_overlong_punishment
 
 from hybridthink.constraints import share_followed
+from hybridthink.ifeval import ifeval_reward
 from hybridthink.math_grading import math_equal, parse_math
 from hybridthink.modes import THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
 from hybridthink.sandbox import run_many
@@ -216,11 +217,12 @@ REWARD_FUNCTIONS: dict[str, Callable] = {
     "mode_adherence": mode_adherence_reward,
     "instruction": instruction_reward,
     "length": length_reward,
+    "ifeval": ifeval_reward,
 }
 
 
 # Rewards for the answer itself, which ``mode_gated`` can make depend on following the asked mode.
-ANSWER_REWARDS = ("math_accuracy", "code_execution", "instruction")
+ANSWER_REWARDS = ("math_accuracy", "code_execution", "instruction", "ifeval")
 
 
 def mode_gated(func: Callable) -> Callable:

@@ -201,7 +201,8 @@ def test_overlong_reward_is_dapo_soft_punishment():
 
 
 def test_registry_names_and_lookup():
-    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction", "length"}
+    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction", "length",
+                                     "ifeval"}
     assert all(f.__name__.endswith("_reward") for f in REWARD_FUNCTIONS.values())
     assert get_reward_functions(["think_format", "math_accuracy"]) == [think_format_reward, math_accuracy_reward]
     with pytest.raises(ValueError, match=r"'nope'.*known: \['code_execution'"):
