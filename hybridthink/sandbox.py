@@ -253,10 +253,13 @@ def run_tests(code: str, tests: str, *, timeout_s: float = 5.0, memory_mb: int =
 def run_many(pairs: list[tuple[str, str]], *, max_workers: int | None = None, **limits) -> list[SandboxResult]:
     """Run many ``(code, tests)`` pairs concurrently; results keep the input order.
 
-    ``limits`` are passed to :func:`run_tests`; ``max_workers`` defaults to the CPU count.
+    Identical pairs run once and share the result (a group of GRPO samples often repeats the same
+    program). ``limits`` are passed to :func:`run_tests`; ``max_workers`` defaults to the CPU count.
     """
     if not pairs:
         return []
     _isolated()
+    unique = list(dict.fromkeys(pairs))
     with ThreadPoolExecutor(max_workers=max_workers or os.cpu_count()) as pool:
-        return list(pool.map(lambda pair: run_tests(*pair, **limits), pairs))
+        results = dict(zip(unique, pool.map(lambda pair: run_tests(*pair, **limits), unique), strict=True))
+    return [results[pair] for pair in pairs]

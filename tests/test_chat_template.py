@@ -7,6 +7,7 @@ from trl.chat_template_utils import has_generation_markers, is_chat_template_sto
 
 from hybridthink.chat_template import HYBRID_TEMPLATE, install_chat_template, render
 from hybridthink.modes import EMPTY_THINK, split_thinking
+from hybridthink.toy.tokenizer import build_tokenizer
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 USER = {"role": "user", "content": "What is 2 + 3?"}
@@ -305,3 +306,15 @@ def test_thinking_effort_kwarg_renders_the_system_line_budgets_read(tokenizer):
     # The rendered system turn is the form resolve_budget reads.
     rendered_system = prompt(system, thinking_effort="low").split("<|im_end|>")[0].removeprefix("<|im_start|>system\n")
     assert resolve_budget([{"role": "system", "content": rendered_system}, *user]) == 64
+
+
+def test_flag_tokens_keep_the_text_and_make_each_flag_one_token():
+    corpus = ["What is 2 + 3? The answer is 5. /think /no_think", "Hi there, hello."]
+    plain, flagged = build_tokenizer(corpus, 300), build_tokenizer(corpus, 300, flag_tokens=True)
+    text = "Add 2 and 3. /no_think\nThen 4 and 5 /think"
+    ids = flagged(text, add_special_tokens=False)["input_ids"]
+    assert flagged.decode(ids) == plain.decode(plain(text, add_special_tokens=False)["input_ids"]) == text
+    pieces = flagged.convert_ids_to_tokens(ids)
+    assert pieces.count("/no_think") == pieces.count("/think") == 1
+    messages = [{"role": "user", "content": "Hi /no_think"}, {"role": "assistant", "content": "Hello"}]
+    assert render(flagged, messages) == render(plain, messages)

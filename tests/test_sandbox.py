@@ -176,6 +176,15 @@ def test_run_many_keeps_order():
     assert run_many([]) == []
 
 
+def test_run_many_runs_identical_pairs_once(monkeypatch):
+    calls = []
+    real = sandbox.run_tests
+    monkeypatch.setattr(sandbox, "run_tests", lambda *pair, **limits: calls.append(pair) or real(*pair, **limits))
+    good, bad = (GOOD, TESTS), (WRONG, TESTS)
+    assert [r.passed for r in run_many([good, bad, good, good, bad])] == [True, False, True, True, False]
+    assert sorted(calls) == sorted([good, bad])
+
+
 def test_fallback_without_namespaces_still_guards_the_verdict():
     def plain(code: str) -> SandboxResult:
         return sandbox._execute(code, TESTS, timeout_s=2, memory_mb=512, isolate=False)

@@ -35,7 +35,7 @@ DEFAULTS = {
         "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 80},
         "worked_share": 0.7,
     },
-    "tokenizer": {"vocab_size": 700},
+    "tokenizer": {"vocab_size": 700, "flag_tokens": True},
     "model": {
         "hidden_size": 192,
         "intermediate_size": 512,
@@ -112,7 +112,7 @@ def write_world(recipe: dict, world_dir: Path) -> dict:
 def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) -> dict:
     """Train the tokenizer and pretrain a tiny Qwen3 on raw toy text with TRL's SFTTrainer."""
     texts = list(pretraining_corpus(world_rows, recipe["world"]["worked_share"], recipe["world"]["seed"]))
-    tokenizer = build_tokenizer(texts, recipe["tokenizer"]["vocab_size"])
+    tokenizer = build_tokenizer(texts, recipe["tokenizer"]["vocab_size"], recipe["tokenizer"]["flag_tokens"])
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         bos_token_id=None,

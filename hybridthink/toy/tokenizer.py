@@ -12,6 +12,9 @@ from ..chat_template import install_chat_template
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # As in Qwen3, these are added tokens that are *not* special: decoding keeps them.
 ADDED_TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+# The soft switches as whole tokens too (the text is unchanged): with them split into pieces that
+# share "think", the tiny model confused an earlier /think with /no_think (README, "Flags as tokens").
+FLAG_TOKENS = ["/no_think", "/think"]
 
 
 # Words of the chat format, so that BPE learns merges for them even from raw pretraining text.
@@ -25,8 +28,9 @@ def _with_chat_words(texts: Iterable[str]) -> Iterable[str]:
             yield CHAT_WORDS
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE (single digits kept as tokens) and wrap it for transformers."""
+def build_tokenizer(texts: Iterable[str], vocab_size: int, flag_tokens: bool = False) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE (single digits kept as tokens) and wrap it for transformers; with
+    ``flag_tokens`` ``/think`` and ``/no_think`` are added tokens (not special)."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
@@ -46,5 +50,5 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
         bos_token=None,
         additional_special_tokens=[],
     )
-    fast.add_tokens(ADDED_TOKENS, special_tokens=False)
+    fast.add_tokens(ADDED_TOKENS + (FLAG_TOKENS if flag_tokens else []), special_tokens=False)
     return install_chat_template(fast)
