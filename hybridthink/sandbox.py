@@ -72,7 +72,8 @@ _STARTUP_GRACE_S = 2.0  # wall-clock allowance for interpreter start, on top of 
 
 @dataclass(frozen=True)
 class SandboxResult:
-    """Outcome of one run: ``passed`` is True only for a verified pass (status 'passed')."""
+    """Outcome of one run: ``passed`` is True only for a verified pass (status 'passed'); ``detail``
+    holds the reason of a failure and the tail of what the run printed."""
 
     passed: bool
     status: str
@@ -204,7 +205,7 @@ def _execute(code: str, tests: str, timeout_s: float, memory_mb: int, isolate: b
             output.seek(max(0, size - DETAIL_CHARS))
             tail = output.read().decode(errors="replace").strip()
     if message == token.encode():
-        return SandboxResult(True, "passed")
+        return SandboxResult(True, "passed", tail)
     text = message.decode(errors="replace")
     # A run killed at its CPU hard limit (the harness missed SIGXCPU) leaves no verdict.
     if timed_out or text.startswith("timeout:") or (not text and elapsed >= timeout_s):
@@ -248,6 +249,12 @@ def run_tests(code: str, tests: str, *, timeout_s: float = 5.0, memory_mb: int =
     ``memory_mb`` the address space. Returns a verified pass, a failure, a timeout or an error.
     """
     return _execute(code, tests, timeout_s, memory_mb, _isolated())
+
+
+def run_program(code: str, **limits) -> SandboxResult:
+    """Run a whole program in the sandbox (no tests): ``detail`` is the tail of what it printed
+    (the last 500 characters), or why it failed."""
+    return run_tests(code, "", **limits)
 
 
 def run_many(pairs: list[tuple[str, str]], *, max_workers: int | None = None, **limits) -> list[SandboxResult]:

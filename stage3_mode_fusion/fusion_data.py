@@ -75,20 +75,23 @@ def _set_flag(exchange: list[dict], mode: str | None) -> list[dict]:
     """A (user, assistant) exchange whose user turn ends with the flag of ``mode``, or carries no
     flag when ``mode`` is None."""
     user, assistant = exchange
-    content = user["content"].replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+    content = _unflagged(user["content"])
     if mode is not None:
         content += f" {THINK_FLAG if mode == 'think' else NO_THINK_FLAG}"
     return [{**user, "content": content}, assistant]
 
 
-def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: random.Random) -> None:
+def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: random.Random) -> list[dict]:
     """Turn ``row`` (in place) into a dialogue: 1 to ``multi_turn_max_earlier`` earlier exchanges
     whose user turns carry a random flag or none (each answered in the mode in force then), then
     the row's own exchange with its mode's flag, or, for a ``multi_turn_inherit_share`` of the rows
     whose earlier flags already ask for that mode, with none.
 
     Earlier flags are drawn independently of the row's mode (as in ThinkFollow), so the history
-    never tells the mode: only the last flag does.
+    never tells the mode: only the last flag does. With ``inherit_twins`` an inherited dialogue
+    comes with its twin (returned; ``row`` alone otherwise): the same dialogue whose last earlier
+    turn asks for the other mode, ending in the same question answered in that mode — a pair that
+    differs only in the flag to inherit.
     """
     mode, in_force = _mode(row["kind"]), None
     earlier = []
@@ -97,8 +100,29 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
         in_force = flag or in_force
         earlier += _set_flag(rng.choice(pools[in_force or "think"])["messages"][-2:], flag)
     inherit = (in_force or "think") == mode and rng.random() < mix["multi_turn_inherit_share"]
-    row["messages"] = earlier + _set_flag(row["messages"][-2:], None if inherit else mode)
+    own = row["messages"][-2:]
+    row["messages"] = earlier + _set_flag(own, None if inherit else mode)
     row["kind"] += "_multi_turn_inherited" if inherit else "_multi_turn"
+    if not (inherit and mix["inherit_twins"]):
+        return [row]
+    other = "no_think" if mode == "think" else "think"
+    last_earlier, final = _in_mode(pools[other], earlier[-2], rng), _in_mode(pools[other], own[0], rng)
+    if last_earlier is None or final is None:  # the question was not answered in the other mode
+        return [row]
+    twin = {**row, "messages": earlier[:-2] + _set_flag(last_earlier, other) + _set_flag(final, None),
+            "kind": f"{other}_multi_turn_inherited_twin"}
+    return [row, twin]
+
+
+def _unflagged(content: str) -> str:
+    return content.replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+
+
+def _in_mode(pool: list[dict], user: dict, rng: random.Random) -> list[dict] | None:
+    """An exchange of ``pool`` (rows of one mode) asking the question of ``user``, or None."""
+    question = _unflagged(user["content"])
+    same = [r for r in pool if _unflagged(r["messages"][-2]["content"]) == question]
+    return rng.choice(same)["messages"][-2:] if same else None
 
 
 def _group(item: dict, keys: list[str]) -> str:
@@ -186,9 +210,11 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     rows = think_rows + direct_rows
     if think_rows and direct_rows:
         pools = {"think": think_rows, "no_think": direct_rows}
+        twins = []
         for row in rng.sample(rows, round(len(rows) * mix["multi_turn_share"])):
             if row["kind"] != "no_think_hard":
-                _make_dialogue(row, pools, mix, rng)
+                twins += _make_dialogue(row, pools, mix, rng)[1:]
+        rows += twins
     # Without this, a system message appears only to carry a flag, mostly /no_think (thinking is
     # the default, so most thinking rows carry no flag): the model then reads any system prompt
     # as /no_think.

@@ -21,7 +21,7 @@ STAGE = "stage4_general_rl"
 DEFAULTS = {
     "data": {"split": "stage4", "max_prompts": 256},
     "modes": {"no_think_share": 0.5, "think_flag_share": 0.3, "multi_turn_share": 0.0, "inherit_share": 0.5,
-              "gate_rewards": False, "seed": 0},
+              "inherit_twins": False, "gate_rewards": False, "seed": 0},
     "tasks": OPEN,  # empty: DEFAULT_TASKS
     "reward_model": {"path": None},  # a reward model for the 'preference' reward (python -m hybridthink.reward_model)
     "judge": {"path": None, "rubric": DEFAULT_RUBRIC, "max_new_tokens": 32},  # a causal LM for the 'judge' reward
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
     length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
-                          m["inherit_share"], length_tasks)
+                          m["inherit_share"], length_tasks, m["inherit_twins"])
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
     model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS)

@@ -38,14 +38,21 @@ def length_text(length: dict) -> str:
     return f"Answer in {length['relation']} {length['n']} {unit}."
 
 
+def _with_flag(user: dict, mode: str) -> dict:
+    content = user["content"].replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+    return {**user, "content": f"{content} {NO_THINK_FLAG if mode == 'no_think' else THINK_FLAG}"}
+
+
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
             multi_turn_share: float = 0.0, inherit_share: float = 0.0,
-            length_tasks: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
+            length_tasks: frozenset[str] = frozenset(), inherit_twins: bool = False) -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
     then the row's turn with its mode's flag or, for an ``inherit_share`` of the dialogues whose
-    history already asks for that mode, with none (the last flag decides the mode).
+    history already asks for that mode, with none (the last flag decides the mode). With
+    ``inherit_twins`` each such row comes with a twin whose last earlier turn asks for the other
+    mode (so the twin asks for that one): two prompts that differ only in the flag to inherit.
 
     Rows of a task in ``length_tasks`` ask for a length ("Answer in at most 5 words.") and carry it
     in their ``length`` column for the length reward.
@@ -64,8 +71,11 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             content += f" {NO_THINK_FLAG}"
         elif rng.random() < think_flag_share:
             content += f" {THINK_FLAG}"
-        prompt = history + [{"role": "user", "content": content}]
-        rows.append({
+        prompts = [history + [{"role": "user", "content": content}]]
+        if inherit_twins and history and not last_flag(content):
+            other = "think" if resolve_mode(prompts[0]) == "no_think" else "no_think"
+            prompts.append(history[:-2] + [_with_flag(history[-2], other), history[-1], prompts[0][-1]])
+        rows += [{
             "prompt": prompt,
             "mode": resolve_mode(prompt),
             "family": item["family"],
@@ -75,7 +85,7 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "constraints": item.get("constraints"),
             "reference": item.get("response"),  # for a judge reward
             "length": length,
-        })
+        } for prompt in prompts]
     counts = Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
     counts.update(f"inherited/{r['mode']}" for r in rows if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]))

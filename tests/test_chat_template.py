@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from trl.chat_template_utils import has_generation_markers, is_chat_template_stop_token_trained, qwen3_chat_template
+from trl.chat_template_utils import (has_generation_markers, is_chat_template_prefix_preserving,
+                                     is_chat_template_stop_token_trained, qwen3_chat_template)
 
 from hybridthink.chat_template import HYBRID_TEMPLATE, install_chat_template, render
 from hybridthink.modes import EMPTY_THINK, split_thinking
@@ -145,7 +146,7 @@ def test_tool_responses_grouped_and_system_merged(tokenizer):
     assert render(tokenizer, messages, tools=[TOOL], add_generation_prompt=True) == (
         TOOLS_SYSTEM.replace("<|im_start|>system\n", "<|im_start|>system\nYou are a helpful assistant.\n\n")
         + "<|im_start|>user\nWeather in Paris and Rome?<|im_end|>\n"
-        "<|im_start|>assistant\nChecking.\n"
+        "<|im_start|>assistant\n<think>\n\n</think>\n\nChecking.\n"  # the empty block stays (EXTENSION)
         '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
         '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>\n'
         "<|im_start|>user\n<tool_response>\n18C\n</tool_response>\n<tool_response>\n21C\n</tool_response><|im_end|>\n"
@@ -318,3 +319,17 @@ def test_flag_tokens_keep_the_text_and_make_each_flag_one_token():
     assert pieces.count("/no_think") == pieces.count("/think") == 1
     messages = [{"role": "user", "content": "Hi /no_think"}, {"role": "assistant", "content": "Hello"}]
     assert render(flagged, messages) == render(plain, messages)
+
+
+def test_tool_steps_keep_their_empty_think_block_as_trl_requires(tokenizer):
+    """The one rendering where the template leaves Qwen3's: an in-progress tool-calling turn whose
+    think block is empty keeps it, so the turn renders as the model generated it."""
+    call = [{"type": "function", "function": {"name": "dummy", "arguments": {}}}]
+    step = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "", "tool_calls": call}]
+    after = step + [{"role": "tool", "name": "dummy", "content": "dummy"}]
+    assert is_chat_template_prefix_preserving(tokenizer)
+    for thinking in (True, False):
+        prompt = render(tokenizer, step[:1], add_generation_prompt=True, enable_thinking=thinking)
+        assert render(tokenizer, after, add_generation_prompt=True, enable_thinking=thinking).startswith(
+            prompt.removesuffix("<think>\n\n</think>\n\n") + "<think>\n\n</think>\n\n<tool_call>")
+    assert "<think>\n\n</think>\n\n<tool_call>" not in qwen3(tokenizer, after, add_generation_prompt=True)

@@ -13,7 +13,7 @@ from stage4_general_rl.prompts import length_text, rl_rows
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
-       "balance_by": ["family"], "upsample_scarce": False}
+       "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -86,6 +86,34 @@ def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
     rows, _ = fusion_rows(thinking, WORLD["stage3"], {**mix, "multi_turn_inherit_share": 0.0}, seed=0)
     flagged_pairs = Counter((resolve_mode(r["messages"][:-3]), _mode_of(r["kind"])) for r in rows if "_multi_turn" in r["kind"])
     assert len(flagged_pairs) == 4 and min(flagged_pairs.values()) >= 0.1 * sum(flagged_pairs.values()), flagged_pairs
+
+
+def test_inherited_dialogues_come_with_twins_that_differ_only_in_the_flag_to_inherit():
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    mix = {**MIX, "size": 400, "multi_turn_share": 0.8, "multi_turn_max_earlier": 2, "multi_turn_inherit_share": 1.0,
+           "hard_switch_share": 0.0, "inherit_twins": True}
+    rows, counts = fusion_rows(thinking, WORLD["stage1"], mix, seed=0)  # the same questions in both modes
+    twins = [r for r in rows if r["kind"].endswith("_twin")]
+    inherited = [r for r in rows if r["kind"].endswith("_inherited")]
+    assert 0.5 * len(inherited) <= len(twins) <= len(inherited) and counts["no_think_multi_turn_inherited_twin"] >= 10
+    by_questions = {_questions(r["messages"]): r["messages"] for r in inherited}
+    for twin in twins:
+        msgs, wanted = twin["messages"], _mode_of(twin["kind"])
+        assert not last_flag(msgs[-2]["content"]) and resolve_mode(msgs[:-1]) == wanted
+        assert ("</think>" in msgs[-1]["content"]) == ("</think>" in msgs[-3]["content"]) == (wanted == "think")
+        original = by_questions[_questions(msgs)]  # the same questions in the same order
+        assert resolve_mode(original[:-1]) != wanted
+        assert msgs[:-4] == original[:-4] and last_flag(msgs[-4]["content"]) == wanted
+    plain, _ = fusion_rows(thinking, WORLD["stage1"], {**mix, "inherit_twins": False}, seed=0)
+    assert not any(r["kind"].endswith("_twin") for r in plain)
+
+
+def _question(message: dict) -> str:
+    return message["content"].replace(" /no_think", "").replace(" /think", "")
+
+
+def _questions(messages: list[dict]) -> tuple[str, ...]:
+    return tuple(_question(m) for m in messages if m["role"] == "user")
 
 
 def test_a_system_message_does_not_give_the_mode_away():
@@ -214,6 +242,22 @@ def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():
     assert counts.get("inherited/no_think", 0) >= 3, "final turns must also inherit an earlier /no_think"
     # with inherit_share 1, a final turn is unflagged exactly when its history already asks for its mode
     assert all(bool(last_flag(r["prompt"][-1]["content"])) == (resolve_mode(r["prompt"][:-1]) != r["mode"]) for r in multi)
+
+
+def test_stage4_inherited_rows_come_with_twins_asking_for_the_other_mode():
+    kwargs = dict(no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.5, inherit_share=1.0)
+    plain, _ = rl_rows(WORLD["stage4"], **kwargs)
+    rows, counts = rl_rows(WORLD["stage4"], **kwargs, inherit_twins=True)
+    inherited = [r for r in plain if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"])]
+    assert len(rows) == len(plain) + len(inherited) and counts["inherited/no_think"] >= len(inherited) // 2
+    for row in inherited:
+        i = next(i for i, r in enumerate(rows) if r["prompt"] == row["prompt"])
+        twin = rows[i + 1]
+        assert twin["mode"] != row["mode"] == resolve_mode(row["prompt"]) and twin["mode"] == resolve_mode(twin["prompt"])
+        assert twin["prompt"][:-3] == row["prompt"][:-3] and twin["prompt"][-2:] == row["prompt"][-2:]
+        assert _question(twin["prompt"][-3]) == _question(row["prompt"][-3])
+        assert {k: v for k, v in twin.items() if k not in ("prompt", "mode")} == {
+            k: v for k, v in row.items() if k not in ("prompt", "mode")}
 
 
 def test_stage4_multi_turn_rows_without_inheritance_always_flag_the_final_turn():

@@ -1,0 +1,94 @@
+"""Multi-turn tool episodes with HF ``generate``: the model may think, call tools, read their
+``<tool_response>`` and answer, as TRL's GRPO tool loop does during training.
+
+Replies are parsed with TRL's ``parse_response`` and Qwen3's response template (the hybrid chat
+template renders Qwen3's format), so a call the model writes is read exactly as TRL reads it in
+training; a reply that does not parse is kept as plain text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers.utils import get_json_schema
+from trl.chat_template_utils import parse_response, qwen3_template
+
+from .generation import generate
+
+
+def with_response_parser(tokenizer):
+    """``tokenizer`` with Qwen3's response template set (what TRL and ``parse_response`` read)."""
+    if getattr(tokenizer, "response_template", None) is None:
+        tokenizer.response_template = qwen3_template
+    return tokenizer
+
+
+@dataclass
+class Episode:
+    """The messages one episode added after its prompt, and how its tool calls went."""
+
+    messages: list[dict] = field(default_factory=list)
+    tool_calls: int = 0
+    tool_failures: int = 0  # unknown tool, bad arguments, or a call that could not be parsed
+
+    @property
+    def final_text(self) -> str:
+        """The last assistant message's answer (content) text."""
+        replies = [m for m in self.messages if m["role"] == "assistant"]
+        return (replies[-1].get("content") or "") if replies else ""
+
+
+def call_tool(tools: dict, call: dict) -> tuple[str, bool]:
+    """Run one parsed call (``{"function": {"name", "arguments"}}``) with the tools by name; return
+    the tool's text and whether the call itself failed (unknown tool, arguments that do not fit)."""
+    function = call.get("function") or {}
+    tool, arguments = tools.get(function.get("name")), function.get("arguments")
+    if tool is None:
+        return f"error: unknown tool {function.get('name')!r}; tools: {sorted(tools)}", True
+    if not isinstance(arguments, dict):
+        return f"error: arguments must be a JSON object, got {arguments!r}", True
+    try:
+        return str(tool(**arguments)), False
+    except TypeError as err:
+        return f"error: {err}", True
+
+
+def run_episodes(model, tokenizer, conversations: list[list[dict]], tools: list, *, max_calls: int = 3,
+                 max_new_tokens: int = 200, enable_thinking: bool = True, batch_size: int = 64,
+                 **sampling) -> list[Episode]:
+    """Run each conversation until the model answers without calling a tool, or ``max_calls``
+    rounds of calls are spent (the reply after the last round is kept whatever it does)."""
+    with_response_parser(tokenizer)
+    schemas, by_name = [get_json_schema(t) for t in tools], {t.__name__: t for t in tools}
+    conversations = [list(c) for c in conversations]
+    episodes = [Episode() for _ in conversations]
+    active = list(range(len(conversations)))
+    for round_ in range(max_calls + 1):
+        prompts = [tokenizer.apply_chat_template(conversations[i], tools=schemas, tokenize=False,
+                                                 add_generation_prompt=True, enable_thinking=enable_thinking)
+                   for i in active]
+        outs = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                        desc=f"tool round {round_ + 1}", **sampling)
+        still = []
+        for i, prompt, group in zip(active, prompts, outs, strict=True):
+            ids = tokenizer(group[0].text, add_special_tokens=False)["input_ids"]
+            ended = [] if group[0].truncated else [tokenizer.eos_token_id]
+            reply = parse_response(tokenizer, ids + ended, prefix=tokenizer(prompt, add_special_tokens=False)["input_ids"],
+                                   tools=schemas)
+            episodes[i].tool_failures += "<tool_call>" in group[0].text and not reply.get("tool_calls")
+            conversations[i].append(reply)
+            episodes[i].messages.append(reply)
+            if not reply.get("tool_calls") or round_ == max_calls:
+                continue
+            for call in reply["tool_calls"]:
+                text, failed = call_tool(by_name, call)
+                episodes[i].tool_calls += 1
+                episodes[i].tool_failures += failed
+                result = {"role": "tool", "name": (call.get("function") or {}).get("name"), "content": text}
+                conversations[i].append(result)
+                episodes[i].messages.append(result)
+            still.append(i)
+        active = still
+        if not active:
+            break
+    return episodes
