@@ -90,9 +90,11 @@ def cache_root() -> Path:
 
 
 def fingerprint(recipe: dict) -> str:
-    """Hash of the recipe and the toy-world source: what decides the base model's weights."""
+    """Hash of the recipe, the toy-world source and the chat template (saved with the base's
+    tokenizer, which every later stage inherits): what decides the base model."""
     h = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode())
-    for source in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    for source in sorted(here.glob("*.py")) + sorted((here.parent / "templates").glob("*.jinja")):
         h.update(source.read_bytes())
     return h.hexdigest()[:16]
 
