@@ -69,6 +69,9 @@ def build_report(run_dir: str | Path) -> dict:
         row = {mode: {k: m[k] for k in KEYS} | {"accuracy_by_family": m["accuracy_by_family"]} for mode, m in modes.items()}
         if "think" in modes and "no_think" in modes:
             row["mode_control"] = _mode_control(modes, run_dir / stage)
+        tool_path = run_dir / stage / "tool_eval.json"
+        if tool_path.is_file():
+            row["tool_use"] = json.loads(tool_path.read_text())["modes"]
         manifest_path = run_dir / stage / "handoff.json"
         if manifest_path.is_file():
             row["train"] = _train_summary(json.loads(manifest_path.read_text()))
@@ -127,6 +130,11 @@ def to_markdown(report: dict) -> str:
                 + f" | {m['mean_tokens']:.1f} | {'–' if m['adherence'] is None else format(m['adherence'], '.3f')} | {m['n']} |"
             )
     lines += _mode_control_lines(report)
+    tool_rows = [(stage, mode, m) for stage, row in report["stages"].items() for mode, m in row.get("tool_use", {}).items()]
+    if tool_rows:
+        lines += ["", "| stage | mode | tool-use success (±95% CI) | called a tool | failed a call | n |", "|---|---|---|---|---|---|"]
+        lines += [f"| {s} | {mode} | {m['success']:.3f} ± {m['success_ci95']:.3f} | {m['called_a_tool']:.3f} | "
+                  f"{m['failed_a_call']:.3f} | {m['n']} |" for s, mode, m in tool_rows]
     if report.get("budget_curves"):
         lines += _budget_lines(report["budget_curves"])
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]

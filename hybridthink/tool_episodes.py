@@ -4,16 +4,27 @@
 Replies are parsed with TRL's ``parse_response`` and Qwen3's response template (the hybrid chat
 template renders Qwen3's format), so a call the model writes is read exactly as TRL reads it in
 training; a reply that does not parse is kept as plain text.
+
+    python -m hybridthink.tool_episodes --model runs/toy/stage3_mode_fusion --items runs/toy/base/world/tool_eval.jsonl
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import get_json_schema
 from trl.chat_template_utils import parse_response, qwen3_template
 
+from .evaluation import ci95, conversation
 from .generation import generate
+from .jsonl import DataError, read_jsonl
+from .rewards import math_accuracy_reward
+from .tools import get_tools
 
 
 def with_response_parser(tokenizer):
@@ -92,3 +103,54 @@ def run_episodes(model, tokenizer, conversations: list[list[dict]], tools: list,
         if not active:
             break
     return episodes
+
+
+def tool_use_eval(model, tokenizer, items: list[dict], tools: list, *, modes=("think", "no_think"),
+                  max_calls: int = 3, max_new_tokens: int = 120) -> tuple[dict, list[dict]]:
+    """Tool-use success per mode on items with an ``answer`` (greedy; ``/no_think`` asks for the
+    non-thinking mode): share answered correctly (95% CI), share that called a tool, share with a
+    failed call, mean calls; and one record per episode."""
+    summary, records = {}, []
+    for mode in modes:
+        episodes = run_episodes(model, tokenizer, [conversation(it, mode) for it in items], tools, max_calls=max_calls,
+                                max_new_tokens=max_new_tokens)
+        scores = [float(s or 0.0) for s in math_accuracy_reward(
+            [None] * len(items), [e.final_text for e in episodes], answer=[it["answer"] for it in items])]
+        summary[mode] = {"n": len(items), "success": statistics.fmean(scores), "success_ci95": ci95(scores),
+                         "called_a_tool": statistics.fmean(float(e.tool_calls > 0) for e in episodes),
+                         "failed_a_call": statistics.fmean(float(e.tool_failures > 0) for e in episodes),
+                         "mean_calls": statistics.fmean(e.tool_calls for e in episodes)}
+        records += [{"id": it.get("id"), "mode": mode, "score": s, "tool_calls": e.tool_calls,
+                     "tool_failures": e.tool_failures, "messages": e.messages}
+                    for it, e, s in zip(items, episodes, scores, strict=True)]
+    return summary, records
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Tool-use success of a checkpoint in both modes (calculator and Python).")
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--items", required=True, type=Path, help="JSONL of items with prompt and answer")
+    p.add_argument("--tools", default="calculator,python")
+    p.add_argument("--max-calls", type=int, default=3)
+    p.add_argument("--max-new-tokens", type=int, default=120)
+    p.add_argument("--output", type=Path, help="default: <model>/tool_eval.json")
+    a = p.parse_args(argv)
+    try:
+        tools = get_tools([t for t in a.tools.split(",") if t])
+        items = read_jsonl(a.items, ("id", "prompt", "answer"))
+    except (ValueError, DataError) as err:
+        raise SystemExit(f"error: {err}") from None
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(a.model), AutoTokenizer.from_pretrained(a.model)
+    summary, records = tool_use_eval(model, tokenizer, items, tools, max_calls=a.max_calls,
+                                     max_new_tokens=a.max_new_tokens)
+    out = a.output or a.model / "tool_eval.json"
+    out.write_text(json.dumps({"model": str(a.model), "items": str(a.items), "tools": [t.__name__ for t in tools],
+                               "modes": summary, "records": records}, indent=2) + "\n")
+    for mode, m in summary.items():
+        print(f"[tool use] {a.model.name} {mode:8} success {m['success']:.3f} ±{m['success_ci95']:.3f} (n={m['n']}) "
+              f"called a tool {m['called_a_tool']:.3f} failed a call {m['failed_a_call']:.3f}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

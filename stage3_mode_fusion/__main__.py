@@ -11,17 +11,18 @@ from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
-from .fusion_data import budget_rows, fill_empty_groups, fusion_rows, rejection_sample
+from .fusion_data import budget_rows, fill_empty_groups, fusion_rows, rejection_sample, tool_rows
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
-    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 450},
+    "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 450, "tool_split": None},
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "inherit_twins": False, "balance_by": ["family"],
-            "upsample_scarce": False, "fill_empty_groups": False, "budget_share": 0.0, "budget_range": [4, 48], "seed": 0},
+            "upsample_scarce": False, "fill_empty_groups": False, "budget_share": 0.0, "budget_range": [4, 48],
+            "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -53,12 +54,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] rejection sampling: {rs_stats}")
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
     mix_counts.update(budget_rows(rows, tokenizer, r["mix"]["budget_share"], r["mix"]["budget_range"], r["mix"]["seed"]))
+    if r["mix"]["tool_rows"]:
+        if not r["data"]["tool_split"]:
+            raise SystemExit(f"[{STAGE}] mix.tool_rows needs data.tool_split (a world split of tool items)")
+        tool_items = read_jsonl(ctx.world / f"{r['data']['tool_split']}.jsonl", ("id", "prompt", "expression", "answer"))
+        tools = tool_rows(tool_items, r["mix"]["tool_rows"], r["mix"]["tool_no_think_share"], r["mix"]["seed"])
+        rows += tools
+        mix_counts["tool"] = len(tools)
     print(f"[{STAGE}] fusion mix: {mix_counts}")
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
     data, rows = ctx.write_data("fusion", rows)
     model, train = run_sft(ctx, model, tokenizer,
-                           [{k: row[k] for k in ("messages", "chat_template_kwargs")} for row in rows], TRAINER_DEFAULTS)
+                           [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"],
+                             "tools": row.get("tools")} for row in rows], TRAINER_DEFAULTS)
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train})
 

@@ -17,6 +17,7 @@ from hybridthink.modes import (
     split_thinking,
 )
 from hybridthink.scoring import score_items
+from hybridthink.toy.tool_tasks import sft_rows
 
 
 def rejection_sample(model, tokenizer, items: list[dict], k: int, max_new_tokens: int, temperature: float,
@@ -259,3 +260,11 @@ def budget_rows(rows: list[dict], tokenizer, share: float, budget_range: list[in
         row["kind"] += "_budget_cut"
         counts["budget_cut"] += 1
     return dict(counts)
+
+
+def tool_rows(items: list[dict], n: int, no_think_share: float, seed: int) -> list[dict]:
+    """``n`` tool-use rows (items repeated when there are fewer): the question, a calculator call,
+    its result and the answer, thinking or (a ``no_think_share``) under ``/no_think``, with the
+    tool's schema in the ``tools`` column."""
+    rows = sft_rows(_draw(items, n, random.Random(seed)), no_think_share, seed)
+    return [{**row, "kind": "tool"} for row in rows]

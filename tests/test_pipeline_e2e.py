@@ -81,7 +81,7 @@ def test_report_has_every_stage_and_mode(smoke_run):
     assert list(report["stages"]) == STAGES and report["missing"] == []
     for stage in STAGES:
         modes = ("raw", "think") if stage == "base" else ("think", "no_think")  # the base never learned /no_think
-        assert set(report["stages"][stage]) - {"mode_control", "train"} == set(modes)
+        assert set(report["stages"][stage]) - {"mode_control", "train", "tool_use"} == set(modes)
         for mode in modes:
             row = report["stages"][stage][mode]
             assert row["n"] == 12
@@ -91,6 +91,20 @@ def test_report_has_every_stage_and_mode(smoke_run):
     assert "| base | raw |" in md and "| stage4_general_rl | think |" in md and "| stage4_general_rl | no_think |" in md
     assert "| stage4_general_rl | math/mode_adherence |" in md and "| stage2_reasoning_rl | math_accuracy |" in md
     assert "stage4_general_rl" in proc.stdout
+
+
+def test_stage3_trains_on_tool_trajectories_and_tool_use_is_evaluated(smoke_run):
+    run, _ = smoke_run
+    rows = [json.loads(line) for line in (run / "stage3_mode_fusion" / "data" / "fusion.jsonl").open()]
+    tool = [r for r in rows if r["kind"] == "tool"]
+    assert len(tool) == 4 and all(r["tools"][0]["function"]["name"] == "calculator" for r in tool)
+    assert [m["role"] for m in tool[0]["messages"]] == ["user", "assistant", "tool", "assistant"]
+    report = json.loads((run / "report.json").read_text())
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):
+        use = report["stages"][stage]["tool_use"]
+        assert set(use) == {"think", "no_think"} and all(m["n"] == 2 and 0 <= m["success"] <= 1 for m in use.values())
+    assert "tool_use" not in report["stages"]["stage2_reasoning_rl"]
+    assert "| stage4_general_rl | no_think | " in (run / "report.md").read_text().split("tool-use success")[1]
 
 
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):

@@ -25,6 +25,7 @@ from ..recipe import OPEN, trainer_config
 from ..stage import (StageContext, device_defaults, finish_stage, last_complete_checkpoint, open_stage, parse_args,
                      run_main)
 from .tokenizer import build_tokenizer
+from .tool_tasks import make_items
 from .world import FAMILIES, SPLITS, generate_world, pretraining_corpus
 
 DEFAULTS = {
@@ -34,6 +35,7 @@ DEFAULTS = {
         "difficulties": [1, 2, 3],
         "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 80},
         "worked_share": 0.7,
+        "tool_sizes": {},  # tool-task items per split, e.g. {stage3: 200, eval: 40}: world/tool_<split>.jsonl
     },
     "tokenizer": {"vocab_size": 700, "flag_tokens": True},
     "model": {
@@ -103,8 +105,13 @@ def write_world(recipe: dict, world_dir: Path) -> dict:
     """Generate every split and write it as JSONL; return the manifest's data entries."""
     w = recipe["world"]
     splits = generate_world(w["sizes"], w["families"], w["difficulties"], w["seed"])
+    for i, (split, n) in enumerate(sorted(w["tool_sizes"].items())):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r} in world.tool_sizes; known: {list(SPLITS)}")
+        taken = {it["prompt"] for rows in splits.values() for it in rows}
+        splits[f"tool_{split}"] = make_items(n, w["seed"] * 100 + i, w["difficulties"], exclude=taken)
     data = {}
-    for split in ("pretrain", *SPLITS):
+    for split in ("pretrain", *SPLITS, *(s for s in splits if s.startswith("tool_"))):
         path = world_dir / f"{split}.jsonl"
         rows = write_jsonl(path, splits[split])
         data[split] = {"path": path, "rows": rows, "sha256": file_sha256(path)}

@@ -1,0 +1,43 @@
+"""Toy-world tool tasks: items the calculator answers, trajectories that render as generated."""
+
+from hybridthink.chat_template import render
+from hybridthink.modes import completion_mode
+from hybridthink.toy.tool_tasks import make_items, sft_rows, trajectory
+from hybridthink.tools import calculator
+
+
+def test_items_are_distinct_products_the_calculator_answers():
+    items = make_items(60, seed=0, difficulties=[2, 3])
+    assert len({it["prompt"] for it in items}) == 60 and len({it["id"] for it in items}) == 60
+    assert all(calculator(it["expression"]) == it["answer"] and int(it["answer"]) >= 1000 for it in items)
+    assert not {it["prompt"] for it in make_items(20, seed=1, difficulties=[2], exclude={items[0]["prompt"]})} & {
+        items[0]["prompt"]}
+
+
+def test_trajectories_render_as_the_model_generates_them_in_both_modes(tokenizer):
+    item = make_items(1, seed=0, difficulties=[2])[0]
+    for thinking in (True, False):
+        steps = trajectory(item, thinking)
+        assert steps[1]["content"] == calculator(item["expression"])
+        assert item["answer"] in steps[2]["content"]
+        user = [{"role": "user", "content": item["prompt"] + ("" if thinking else " /no_think")}]
+        whole = render(tokenizer, user + steps)
+        for end in (1, 3):  # every generation prompt is a prefix of the whole rendering
+            assert whole.startswith(render(tokenizer, user + steps[:end - 1] if end > 1 else user,
+                                           add_generation_prompt=True))
+        replies = whole.split("<|im_start|>assistant\n")[1:]
+        assert [completion_mode(r.split("<|im_end|>")[0]) for r in replies] == ["think" if thinking else "no_think"] * 2
+
+
+def test_sft_rows_offer_the_calculator_and_flag_the_non_thinking_share():
+    rows = sft_rows(make_items(40, seed=0, difficulties=[2]), no_think_share=0.5, seed=0)
+    flagged = sum(r["messages"][0]["content"].endswith(" /no_think") for r in rows)
+    assert 10 <= flagged <= 30
+    assert all(r["tools"][0]["function"]["name"] == "calculator" and len(r["messages"]) == 4 for r in rows)
+
+
+def test_sft_rows_render_like_the_parsed_calls_they_teach(tokenizer):
+    item = make_items(1, seed=0, difficulties=[2])[0]
+    [row] = sft_rows([item], no_think_share=0.0, seed=0)
+    parsed = [{"role": "user", "content": item["prompt"]}, *trajectory(item, True)]  # arguments as a dict
+    assert render(tokenizer, row["messages"], tools=row["tools"]) == render(tokenizer, parsed, tools=row["tools"])
