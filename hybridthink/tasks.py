@@ -17,8 +17,13 @@ from numbers import Real
 
 from .recipe import RecipeError
 from .rewards import ANSWER_REWARDS, REWARD_FUNCTIONS, mode_gated
+from .tools import environment, get_tools
 
 TASK_KEYS = ("families", "share", "rewards")
+# Optional: ``tools`` the task's prompts offer (TRL runs them during rollouts), ``split`` a world
+# split to draw the task's items from instead of the stage's own (e.g. tool_stage4).
+OPTIONAL_KEYS = ("tools", "split")
+NO_TOOLS = "none"  # the environment of rows whose task offers no tools
 # Rewards that need a model the recipe names (``reward_model.path`` for ``preference``, ``judge.path``
 # for ``judge``).
 MODEL_REWARDS = ("preference", "judge")
@@ -33,9 +38,16 @@ def check_tasks(tasks: dict, source: str) -> dict:
         where = f"{source}: 'tasks.{name}"
         if not isinstance(spec, dict):
             raise RecipeError(f"{where}' must be a mapping with keys {', '.join(TASK_KEYS)}, got {spec!r}")
-        unknown, missing = sorted(set(spec) - set(TASK_KEYS)), [k for k in TASK_KEYS if k not in spec]
+        unknown, missing = sorted(set(spec) - set(TASK_KEYS) - set(OPTIONAL_KEYS)), [k for k in TASK_KEYS if k not in spec]
         if unknown or missing:
-            raise RecipeError(f"{where}': unknown key(s) {unknown} / missing key(s) {missing}; known: {', '.join(TASK_KEYS)}")
+            raise RecipeError(f"{where}': unknown key(s) {unknown} / missing key(s) {missing}; "
+                              f"known: {', '.join(TASK_KEYS + OPTIONAL_KEYS)}")
+        try:
+            get_tools(spec.get("tools") or [])
+        except ValueError as err:
+            raise RecipeError(f"{where}.tools': {err}") from None
+        if name == NO_TOOLS and spec.get("tools"):
+            raise RecipeError(f"{where}': a task named {NO_TOOLS!r} cannot offer tools")
         families, share, rewards = spec["families"], spec["share"], spec["rewards"]
         if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
             raise RecipeError(f"{where}.families' must be a non-empty list of item families, got {families!r}")
@@ -104,3 +116,19 @@ def task_reward_functions(tasks: dict, gate_by_mode: bool = False,
             func = mode_gated(func) if gate_by_mode and name in ANSWER_REWARDS else func
             funcs[f"{task}/{name}"] = routed(func, task, name, float(weight))
     return funcs
+
+
+def task_environments(tasks: dict) -> dict[str, type] | None:
+    """TRL environments by name when a task offers tools (one per such task, named after it, and
+    ``none`` for the others), else None."""
+    with_tools = {name: spec["tools"] for name, spec in tasks.items() if spec.get("tools")}
+    if not with_tools:
+        return None
+    return {NO_TOOLS: environment([]), **{name: environment(tools) for name, tools in with_tools.items()}}
+
+
+def environment_of(task: str | None, environments: dict | None) -> str | None:
+    """The environment a row of ``task`` runs in (None when no task offers tools)."""
+    if environments is None:
+        return None
+    return task if task in environments else NO_TOOLS

@@ -18,20 +18,14 @@ from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import get_json_schema
-from trl.chat_template_utils import parse_response, qwen3_template
+from trl.chat_template_utils import parse_response
 
+from .chat_template import with_response_parser
 from .evaluation import ci95, conversation
 from .generation import generate
 from .jsonl import DataError, read_jsonl
 from .rewards import math_accuracy_reward
 from .tools import get_tools
-
-
-def with_response_parser(tokenizer):
-    """``tokenizer`` with Qwen3's response template set (what TRL and ``parse_response`` read)."""
-    if getattr(tokenizer, "response_template", None) is None:
-        tokenizer.response_template = qwen3_template
-    return tokenizer
 
 
 @dataclass

@@ -46,3 +46,10 @@ def get_tools(names: list[str]) -> list:
     if unknown:
         raise ValueError(f"unknown tool(s) {unknown}; known: {sorted(TOOLS)}")
     return [TOOLS[n] for n in names]
+
+
+def environment(names: list[str]) -> type:
+    """A TRL environment class (``GRPOTrainer(environment_factory={...: cls})``) whose methods are
+    the named tools; with no names, a plain environment whose prompts offer no tools."""
+    attrs = {"reset": lambda self, **fields: None, **{t.__name__: staticmethod(t) for t in get_tools(names)}}
+    return type("Tools_" + "_".join(names) if names else "NoTools", (), attrs)

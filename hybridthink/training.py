@@ -9,6 +9,7 @@ from datasets import Dataset
 from peft import LoraConfig
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
+from .chat_template import with_response_parser
 from .recipe import RecipeError, trainer_config
 from .rewards import get_reward_functions
 from .stage import StageContext, device_defaults
@@ -95,12 +96,29 @@ def recipe_rewards(ctx: StageContext, names: list[str]) -> dict[str, Callable]:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'rewards': {err}") from None
 
 
-def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dict[str, Callable], defaults: dict):
+def graded_as_text(func: Callable, tokenizer) -> Callable:
+    """``func`` given each completion as its generated text (tool results included) instead of the
+    messages TRL parses it into when tools are on: parsing drops an empty think block, so a
+    non-thinking answer would look like one with no think block at all."""
+    def as_text(prompts, completions, completion_ids, **kwargs):
+        texts = tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
+        return func(prompts, texts, completion_ids=completion_ids, **kwargs)
+    as_text.__name__ = func.__name__
+    return as_text
+
+
+def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dict[str, Callable], defaults: dict,
+             environments: dict[str, type] | None = None):
     """GRPO on prompt rows whose extra columns feed the reward functions (by name, as logged);
-    return (trained model, reward curves, one per reward)."""
+    return (trained model, reward curves, one per reward). With ``environments`` (TRL environment
+    classes by name, which each row's ``environment`` column picks) rollouts may call their tools."""
     funcs = list(rewards.values())
+    if environments:
+        with_response_parser(tokenizer)
+        funcs = [graded_as_text(f, tokenizer) for f in funcs]
     trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),
-                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(ctx))
+                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(ctx),
+                          environment_factory=environments or None)
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
     history = trainer.state.log_history
     reward = _curve(history, "reward")

@@ -12,7 +12,7 @@ from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.reward_model import load_preference_reward
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
-from hybridthink.tasks import check_tasks, task_mix, task_reward_functions
+from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
 from .prompts import rl_rows
@@ -56,15 +56,19 @@ def main(argv: list[str] | None = None) -> None:
         rewards = task_reward_functions(tasks, m["gate_rewards"], model_rewards)
     except ValueError as err:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'tasks': {err}") from None
-    items, mix = task_mix(read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS), tasks,
-                          r["data"]["max_prompts"], m["seed"])
+    splits = [r["data"]["split"], *sorted({spec["split"] for spec in tasks.values() if spec.get("split")})]
+    pool = [item for split in dict.fromkeys(splits) for item in read_jsonl(ctx.world / f"{split}.jsonl", ITEM_KEYS)]
+    items, mix = task_mix(pool, tasks, r["data"]["max_prompts"], m["seed"])
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
     length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
                           m["inherit_share"], length_tasks, m["inherit_twins"])
+    environments = task_environments(tasks)
+    if environments:
+        rows = [{**row, "environment": environment_of(row["task"], environments)} for row in rows]
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
-    model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS)
+    model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
                  metrics={"tasks": mix, "prompts": counts, "train": rl})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hybridthink.chat_template import HYBRID_TEMPLATE
@@ -105,6 +106,16 @@ def test_stage3_trains_on_tool_trajectories_and_tool_use_is_evaluated(smoke_run)
         assert set(use) == {"think", "no_think"} and all(m["n"] == 2 and 0 <= m["success"] <= 1 for m in use.values())
     assert "tool_use" not in report["stages"]["stage2_reasoning_rl"]
     assert "| stage4_general_rl | no_think | " in (run / "report.md").read_text().split("tool-use success")[1]
+
+
+def test_stage4_tool_task_offers_its_tools_to_its_own_rows_only(smoke_run):
+    run, _ = smoke_run
+    rows = [json.loads(line) for line in (run / "stage4_general_rl" / "data" / "prompts.jsonl").open()]
+    assert {(r["task"], r["environment"]) for r in rows} == {
+        ("math", "none"), ("code", "none"), ("instruction", "none"), ("tool", "tool")}
+    assert all(r["family"] == "tool" and r["answer"] for r in rows if r["task"] == "tool")
+    train = json.loads((run / "stage4_general_rl" / "handoff.json").read_text())["metrics"]["train"]
+    assert len(train["tool/math_accuracy_curve"]) == train["steps"]
 
 
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
@@ -212,7 +223,10 @@ def test_stage4_trains_on_a_preference_reward_model_a_judge_and_length_limits(sm
     out = tmp_path / "stage4_general_rl"
     tasks = ("{chat: {families: [arithmetic, code], share: 1, rewards: {preference: 1.0, judge: 1.0, mode_adherence: 1.0}}, "
              "short: {families: [instruction], share: 1, rewards: {length: 1.0}}}")
-    proc = subprocess.run([sys.executable, "-m", "stage4_general_rl", "--config", "recipes/smoke/stage4.yaml",
+    recipe = yaml.safe_load((ROOT / "recipes" / "smoke" / "stage4.yaml").read_text())
+    recipe.pop("tasks")  # only the two tasks below
+    (tmp_path / "stage4.yaml").write_text(yaml.safe_dump(recipe))
+    proc = subprocess.run([sys.executable, "-m", "stage4_general_rl", "--config", str(tmp_path / "stage4.yaml"),
                            "--parent", str(run / "stage3_mode_fusion"), "--output", str(out),
                            "--set", f"reward_model.path={rm}", "--set", f"judge.path={run / 'stage3_mode_fusion'}",
                            "--set", "judge.max_new_tokens=8", "--set", f"tasks={tasks}",

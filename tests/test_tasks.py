@@ -6,7 +6,7 @@ import pytest
 
 from hybridthink.recipe import RecipeError
 from hybridthink.rewards import math_accuracy_reward, mode_adherence_reward
-from hybridthink.tasks import check_tasks, task_mix, task_reward_functions
+from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
 
 TASKS = {
     "math": {"families": ["arithmetic"], "share": 2.0, "rewards": {"math_accuracy": 1.0, "mode_adherence": 0.5}},
@@ -72,3 +72,15 @@ def test_report_thirds_leave_out_steps_without_the_task():
     nan = float("nan")
     assert _thirds([1.0, nan, 0.0, 0.5, nan, 1.0]) == (1.0, 1.0)
     assert _thirds([nan, None, 1.0]) == (None, 1.0)
+
+
+def test_tasks_with_tools_get_their_own_environment_and_the_others_none():
+    tasks = check_tasks({**TASKS, "tool": {"families": ["tool"], "split": "tool_stage4", "share": 1.0,
+                                           "tools": ["calculator"], "rewards": {"math_accuracy": 1.0}}}, "r.yaml")
+    environments = task_environments(tasks)
+    assert set(environments) == {"tool", "none"}
+    assert environments["tool"]().calculator("6 * 7") == "42" and not hasattr(environments["none"](), "calculator")
+    assert [environment_of(t, environments) for t in ("tool", "math")] == ["tool", "none"]
+    assert task_environments(TASKS) is None and environment_of("math", None) is None
+    with pytest.raises(RecipeError, match=r"tasks.tool.tools': unknown tool\(s\) \['search'\]"):
+        check_tasks({"tool": {**tasks["tool"], "tools": ["search"]}}, "r.yaml")

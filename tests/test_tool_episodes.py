@@ -9,7 +9,8 @@ from transformers.utils import get_json_schema
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from hybridthink.rewards import math_accuracy_reward
-from hybridthink.tool_episodes import call_tool, run_episodes, with_response_parser
+from hybridthink.chat_template import with_response_parser
+from hybridthink.tool_episodes import call_tool, run_episodes
 from hybridthink.tools import calculator
 
 QUESTION = {"role": "user", "content": "What is 482 * 937?"}
