@@ -1,8 +1,11 @@
 """Toy-world tool tasks: items the calculator answers, trajectories that render as generated."""
 
+import json
+
 from hybridthink.chat_template import render
 from hybridthink.modes import completion_mode
-from hybridthink.toy.tool_tasks import make_items, sft_rows, trajectory
+from hybridthink.toy.tool_tasks import make_items, pretraining_text, sft_rows, trajectory
+from hybridthink.toy.world import pretraining_corpus
 from hybridthink.tools import calculator
 
 
@@ -41,3 +44,12 @@ def test_sft_rows_render_like_the_parsed_calls_they_teach(tokenizer):
     [row] = sft_rows([item], no_think_share=0.0, seed=0)
     parsed = [{"role": "user", "content": item["prompt"]}, *trajectory(item, True)]  # arguments as a dict
     assert render(tokenizer, row["messages"], tools=row["tools"]) == render(tokenizer, parsed, tools=row["tools"])
+
+
+def test_pretraining_text_shows_the_call_format_without_the_chat_template():
+    item = make_items(1, seed=0, difficulties=[2])[0]
+    [text] = pretraining_corpus([item], worked_share=0.5, seed=0)
+    assert text == pretraining_text(item)
+    call = text.split("<tool_call>\n")[1].split("\n</tool_call>")[0]
+    assert json.loads(call) == {"name": "calculator", "arguments": {"expression": item["expression"]}}
+    assert f"<tool_response>\n{item['answer']}\n</tool_response>" in text and "<|im_start|>" not in text

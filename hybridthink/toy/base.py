@@ -35,7 +35,7 @@ DEFAULTS = {
         "difficulties": [1, 2, 3],
         "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 80},
         "worked_share": 0.7,
-        "tool_sizes": {},  # tool-task items per split, e.g. {stage3: 200, eval: 40}: world/tool_<split>.jsonl
+        "tool_sizes": {},  # tool-task items per split, e.g. {pretrain: 400, stage3: 200, eval: 40}: world/tool_<split>.jsonl
     },
     "tokenizer": {"vocab_size": 700, "flag_tokens": True},
     "model": {
@@ -106,8 +106,8 @@ def write_world(recipe: dict, world_dir: Path) -> dict:
     w = recipe["world"]
     splits = generate_world(w["sizes"], w["families"], w["difficulties"], w["seed"])
     for i, (split, n) in enumerate(sorted(w["tool_sizes"].items())):
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r} in world.tool_sizes; known: {list(SPLITS)}")
+        if split not in (*SPLITS, "pretrain"):
+            raise ValueError(f"unknown split {split!r} in world.tool_sizes; known: {['pretrain', *SPLITS]}")
         taken = {it["prompt"] for rows in splits.values() for it in rows}
         splits[f"tool_{split}"] = make_items(n, w["seed"] * 100 + i, w["difficulties"], exclude=taken)
     data = {}
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     if (cached / "pretrain.json").is_file():
         print(f"[base] reusing cached base model {cached}")
     else:
-        rows = [json.loads(line) for line in (world_dir / "pretrain.jsonl").open()]
+        rows = [json.loads(line) for name in ("pretrain", "tool_pretrain") if (world_dir / f"{name}.jsonl").is_file()
+                for line in (world_dir / f"{name}.jsonl").open()]
         tmp = cached.with_name(cached.name + ".partial")
         stats = pretrain(ctx.recipe, rows, tmp, cache_root() / f"toy-base-{key}.trainer")
         (tmp / "pretrain.json").write_text(json.dumps(stats, indent=2))

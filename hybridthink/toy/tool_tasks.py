@@ -57,6 +57,14 @@ def trajectory(item: dict, thinking: bool) -> list[dict]:
     ]
 
 
+def pretraining_text(item: dict) -> str:
+    """Raw text of a tool episode, as a base model could meet it on the web: the question, the call
+    in Qwen3's JSON format, the tool's response and the answer (no chat template)."""
+    call = json.dumps({"name": "calculator", "arguments": {"expression": item["expression"]}})
+    return (f"Question: {item['prompt']}\n<tool_call>\n{call}\n</tool_call>\n"
+            f"<tool_response>\n{item['answer']}\n</tool_response>\nAnswer: The answer is \\boxed{{{item['answer']}}}.")
+
+
 def sft_rows(items: list[dict], no_think_share: float, seed: int) -> list[dict]:
     """Conversational SFT rows for TRL's ``SFTTrainer``: the question (with ``/no_think`` for a
     share of them) and its reference trajectory in that mode, with the calculator's schema in the

@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 
 from ..modes import join_thinking
-from . import arithmetic, code_tasks, instructions
+from . import arithmetic, code_tasks, instructions, tool_tasks
 
 FAMILIES = {"arithmetic": arithmetic, "code": code_tasks, "instruction": instructions}
 SPLITS = ("eval", "stage1", "stage2", "stage3", "stage4")
@@ -91,10 +91,12 @@ def worked_as_chat(text: str) -> str:
 
 
 def pretraining_corpus(items: list[dict], worked_share: float, seed: int) -> Iterator[str]:
-    """Yield one document per item, a ``worked_share`` of them with their worked solution."""
+    """Yield one document per item, a ``worked_share`` of them with their worked solution (a tool
+    item: its episode with the calculator)."""
     rng = random.Random(seed)
     for item in items:
-        yield pretraining_text(item, rng.random() < worked_share)
+        worked = rng.random() < worked_share
+        yield tool_tasks.pretraining_text(item) if item["family"] == "tool" else pretraining_text(item, worked)
 
 
 def _repeat_a_line(thinking: str, rng: random.Random, times: int = 6) -> str:
