@@ -6,7 +6,9 @@ the prompts and its rewards with their weights:
       math: {families: [arithmetic], share: 1.0, rewards: {math_accuracy: 1.0, mode_adherence: 1.0}}
 
 A task's reward scores only that task's rows (``None`` elsewhere, which TRL leaves out of the sum
-and of the logged means), so TRL logs ``rewards/<task>/<reward>/mean`` at every step.
+and of the logged means), so TRL logs ``rewards/<task>/<reward>/mean`` at every step. A task may
+also name ``tools`` its prompts offer (``tools: [calculator]``; rollouts may call them) and a world
+``split`` to draw its items from.
 """
 
 from __future__ import annotations
