@@ -18,16 +18,13 @@ list as a JSON string.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from .modes import THINK_CLOSE, completion_text, split_thinking
+from if_verifiable.common import get_loose_transformations
 
-
-def _cache_root() -> Path:
-    return Path(os.environ.get("HYBRIDTHINK_CACHE", Path.home() / ".cache" / "hybridthink"))
+from .cache import cache_root
+from .modes import THINK_CLOSE, completion_text, prompt_question, split_thinking
 
 
 @cache
@@ -37,7 +34,7 @@ def _checkers() -> dict:
     import nltk
     from nltk.tokenize.punkt import PunktParameters, save_punkt_params
 
-    root = _cache_root() / "nltk_data"
+    root = cache_root() / "nltk_data"
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))
     tables = root / "tokenizers" / "punkt_tab" / "english"
@@ -71,13 +68,6 @@ class Verdict:
     loose: bool
 
 
-def _loose_variants(response: str) -> list[str]:
-    """IFEval's loose variants: without the first and/or last line, and without markdown asterisks."""
-    lines = response.split("\n")
-    cut = [response, "\n".join(lines[1:]).strip(), "\n".join(lines[:-1]).strip(), "\n".join(lines[1:-1]).strip()]
-    return cut + [text.replace("*", "") for text in cut]
-
-
 def parse_kwargs(kwargs, n: int) -> list[dict]:
     """IFEval's per-instruction kwargs (list or JSON string) as ``n`` dicts without ``None`` values."""
     if kwargs is None:
@@ -95,7 +85,7 @@ def check(response: str, instruction_id_list: list[str], kwargs=None, prompt: st
     unknown = [i for i in instruction_id_list if i not in registry]
     if unknown:
         raise ValueError(f"unknown IFEval instruction id(s) {unknown}; known: {sorted(registry)}")
-    variants = [v for v in _loose_variants(response) if v.strip()]
+    variants = [v for v in get_loose_transformations(response) if v.strip()]
     verdicts = []
     for instruction_id, args in zip(instruction_id_list, parse_kwargs(kwargs, len(instruction_id_list)), strict=True):
         checker = registry[instruction_id](instruction_id)
@@ -106,14 +96,6 @@ def check(response: str, instruction_id_list: list[str], kwargs=None, prompt: st
         loose = strict or any(checker.check_following(v) for v in variants)
         verdicts.append(Verdict(instruction_id, strict, bool(loose)))
     return verdicts
-
-
-def _prompt_text(prompt) -> str:
-    """The last user message of a conversational prompt (or the prompt string itself)."""
-    if isinstance(prompt, str):
-        return prompt
-    users = [m["content"] for m in prompt if m.get("role") == "user"]
-    return users[-1] if users else ""
 
 
 def ifeval_reward(prompts, completions, instruction_id_list, kwargs=None, **extra) -> list[float | None]:
@@ -133,6 +115,6 @@ def ifeval_reward(prompts, completions, instruction_id_list, kwargs=None, **extr
         if thinking is not None and THINK_CLOSE not in text:
             rewards.append(0.0)
             continue
-        verdicts = check(answer, list(ids), args, _prompt_text(prompt))
+        verdicts = check(answer, list(ids), args, prompt_question(prompt))
         rewards.append(sum(v.strict for v in verdicts) / len(verdicts))
     return rewards

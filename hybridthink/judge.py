@@ -18,7 +18,7 @@ from pathlib import Path
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .generation import chat_prompts, generate
-from .modes import completion_text, split_thinking
+from .modes import completion_text, prompt_question, split_thinking
 
 DEFAULT_RUBRIC = "10: correct and complete; 5: partly correct; 0: wrong, missing or off-topic."
 JUDGE_PROMPT = (
@@ -62,7 +62,7 @@ def load_judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale
     def judge_reward(prompts, completions, reference=None, log_metric=None, **kwargs) -> list[float | None]:
         references = reference if reference is not None else [None] * len(completions)
         asked = [i for i, ref in enumerate(references) if ref is not None]
-        questions = [_question(prompts[i]) for i in asked]
+        questions = [prompt_question(prompts[i]) for i in asked]
         conversations = [[{"role": "user", "content": JUDGE_PROMPT.format(
             rubric=rubric, question=q, reference=references[i], response=split_thinking(completion_text(completions[i]))[1],
             scale=scale)}] for q, i in zip(questions, asked)]
@@ -75,10 +75,3 @@ def load_judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale
             log_metric("judge_unparseable", sum(scores[i] is None for i in asked) / len(asked))
         return scores
     return judge_reward
-
-
-def _question(prompt) -> str:
-    """The last user turn of a conversational prompt, or a plain prompt."""
-    if isinstance(prompt, str):
-        return prompt
-    return next(m["content"] for m in reversed(prompt) if m.get("role") == "user")

@@ -23,6 +23,13 @@ MODES = ("think", "no_think")
 _FLAG_RE = re.compile(r"(?<![\w/])/(no_think|think)\b")
 
 
+def set_flag(text: str, mode: str | None) -> str:
+    """``text`` with its `` /think`` / `` /no_think`` flags removed and, unless ``mode`` is None,
+    the flag of ``mode`` appended."""
+    text = text.replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
+    return text if mode is None else f"{text} {THINK_FLAG if mode == 'think' else NO_THINK_FLAG}"
+
+
 def last_flag(text: str) -> str | None:
     """Return 'think' or 'no_think' for the last soft-switch flag in ``text``, else None."""
     found = _FLAG_RE.findall(text or "")
@@ -43,6 +50,13 @@ def resolve_mode(messages: list[dict], enable_thinking: bool = True) -> str:
             if flag:
                 mode = flag
     return mode
+
+
+def prompt_question(prompt) -> str:
+    """The last user turn of a conversational prompt ("" when there is none), or a plain prompt."""
+    if isinstance(prompt, str):
+        return prompt
+    return next((m["content"] for m in reversed(prompt) if m.get("role") == "user"), "")
 
 
 def completion_text(completion) -> str:

@@ -14,6 +14,7 @@ from hybridthink.modes import (
     THINK_OPEN,
     completion_mode,
     join_thinking,
+    set_flag,
     split_thinking,
 )
 from hybridthink.scoring import score_items
@@ -76,10 +77,7 @@ def _set_flag(exchange: list[dict], mode: str | None) -> list[dict]:
     """A (user, assistant) exchange whose user turn ends with the flag of ``mode``, or carries no
     flag when ``mode`` is None."""
     user, assistant = exchange
-    content = _unflagged(user["content"])
-    if mode is not None:
-        content += f" {THINK_FLAG if mode == 'think' else NO_THINK_FLAG}"
-    return [{**user, "content": content}, assistant]
+    return [{**user, "content": set_flag(user["content"], mode)}, assistant]
 
 
 def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: random.Random) -> list[dict]:
@@ -115,14 +113,10 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
     return [row, twin]
 
 
-def _unflagged(content: str) -> str:
-    return content.replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
-
-
 def _in_mode(pool: list[dict], user: dict, rng: random.Random) -> list[dict] | None:
     """An exchange of ``pool`` (rows of one mode) asking the question of ``user``, or None."""
-    question = _unflagged(user["content"])
-    same = [r for r in pool if _unflagged(r["messages"][-2]["content"]) == question]
+    question = set_flag(user["content"], None)
+    same = [r for r in pool if set_flag(r["messages"][-2]["content"], None) == question]
     return rng.choice(same)["messages"][-2:] if same else None
 
 

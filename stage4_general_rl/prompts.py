@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, last_flag, resolve_mode
+from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, last_flag, resolve_mode, set_flag
 from hybridthink.rewards import LENGTH_RELATIONS, LENGTH_UNITS, count_length
 
 
@@ -36,11 +36,6 @@ def length_text(length: dict) -> str:
     """The instruction for a length limit: "Answer in at most 1 sentence." """
     unit = length["unit"] if length["n"] != 1 else length["unit"].rstrip("s")
     return f"Answer in {length['relation']} {length['n']} {unit}."
-
-
-def _with_flag(user: dict, mode: str) -> dict:
-    content = user["content"].replace(f" {THINK_FLAG}", "").replace(f" {NO_THINK_FLAG}", "")
-    return {**user, "content": f"{content} {NO_THINK_FLAG if mode == 'no_think' else THINK_FLAG}"}
 
 
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
@@ -75,7 +70,8 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
         prompts = [history + [{"role": "user", "content": content}]]
         if inherit_twins and history and not last_flag(content):
             other = "think" if resolve_mode(prompts[0]) == "no_think" else "no_think"
-            prompts.append(history[:-2] + [_with_flag(history[-2], other), history[-1], prompts[0][-1]])
+            prompts.append(history[:-2] + [{**history[-2], "content": set_flag(history[-2]["content"], other)},
+                                            history[-1], prompts[0][-1]])
         rows += [{
             "prompt": prompt,
             "mode": resolve_mode(prompt),

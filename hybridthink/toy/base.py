@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
+from ..cache import cache_root
 from ..jsonl import file_sha256, write_jsonl
 from ..recipe import OPEN, trainer_config
 from ..stage import (StageContext, device_defaults, finish_stage, last_complete_checkpoint, open_stage, parse_args,
@@ -85,10 +85,6 @@ def packed_documents(texts: list[str], tokenizer, max_length: int) -> Dataset:
     """Tokenize documents (each ending in EOS) and pack them best-fit into rows of ``max_length``."""
     ids = tokenizer([t + tokenizer.eos_token for t in texts], add_special_tokens=False)["input_ids"]
     return pack_dataset(Dataset.from_dict({"input_ids": ids}), max_length, strategy="bfd")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("HYBRIDTHINK_CACHE", Path.home() / ".cache" / "hybridthink"))
 
 
 def fingerprint(recipe: dict) -> str:
