@@ -7,6 +7,7 @@ import random
 from collections import Counter
 
 from hybridthink.generation import chat_prompts, generate
+from hybridthink.jsonl import DataError
 from hybridthink.modes import (
     NO_THINK_FLAG,
     STOP_THINKING_TEXT,
@@ -177,13 +178,15 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     Each row has ``messages`` and ``chat_template_kwargs``; a share of non-thinking rows uses the
     hard switch (``enable_thinking=False``) instead of the ``/no_think`` flag, and a share of rows
     are dialogues with random earlier flags, where the last flag must win; a
-    ``system_prompt_share`` of rows of either mode gets a neutral system prompt. The ratio holds within every
+    ``system_prompt_share`` of rows of either mode gets a neutral system prompt. With ``paired`` only
+    queries that have a thinking sample get non-thinking rows. The ratio holds within every
     group of items sharing the values of ``balance_by`` (e.g. task family and difficulty), so the
     mode cannot be guessed from the item; a group the model rarely solves gets as few non-thinking
     rows as its thinking rows allow, or with ``upsample_scarce`` its full share, repeating samples.
     """
     rng = random.Random(seed)
     keys = mix["balance_by"]
+    direct, unpaired = paired_direct(thinking, direct) if mix["paired"] else (direct, 0)
     picked_think, picked_direct = [], []
     plan, left_out = _group_counts(thinking, direct, mix)
     for group, (n_think, n_direct) in plan.items():
@@ -222,7 +225,20 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     repeated = sum(len(ids) - len(set(ids)) for ids in ([it["id"] for it, _ in picked_think],
                                                          [it["id"] for it in picked_direct]))
     return rows, {**Counter(r["kind"] for r in rows), "by_group": dict(sorted(by_group.items())), "repeated": repeated,
-                  "groups_left_out": left_out}
+                  "groups_left_out": left_out, "unpaired_non_thinking_dropped": unpaired}
+
+
+def paired_direct(thinking: list[tuple[dict, str]], direct: list[dict]) -> tuple[list[dict], int]:
+    """The non-thinking rows whose query (``id``) also has a thinking sample, and how many were
+    dropped. Without pairing, the queries the model never solves while thinking reach the mix in
+    the non-thinking mode only, and the model learns to tell the mode from the question instead
+    of the flag (README, "Pairing the modes")."""
+    answered = {item["id"] for item, _ in thinking}
+    kept = [row for row in direct if row["id"] in answered]
+    if thinking and direct and not kept:
+        raise DataError("mix.paired: no non-thinking row asks a query that has a thinking sample; "
+                         "pairing needs data.non_thinking_split to hold the thinking queries (the same split)")
+    return kept, len(direct) - len(kept)
 
 
 def budget_cut(text: str, budget: int, tokenizer) -> str | None:

@@ -2,7 +2,10 @@
 
 from collections import Counter
 
-from hybridthink.modes import STOP_THINKING_TEXT, last_flag, resolve_mode, split_thinking
+import pytest
+
+from hybridthink.jsonl import DataError
+from hybridthink.modes import STOP_THINKING_TEXT, last_flag, resolve_mode, set_flag, split_thinking
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
@@ -13,7 +16,7 @@ from stage4_general_rl.prompts import length_text, rl_rows
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
-       "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False}
+       "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -58,6 +61,26 @@ def test_groups_without_a_thinking_sample_take_the_reference_reasoning():
     counts = fusion_rows(filled, WORLD["stage3"], mix, seed=0)[1]
     assert not counts["groups_left_out"] and any(g.startswith("code/") and g.endswith("/think") for g in counts["by_group"])
     assert fill_empty_groups(filled, WORLD["stage1"], keys) == (filled, 0), "served groups are never filled"
+
+
+def test_paired_mix_asks_every_non_thinking_query_in_thinking_mode_too():
+    """Unpaired, the queries without a thinking sample reach the mix in non-thinking mode only (the
+    question then tells the mode); paired, every non-thinking query also has a thinking row."""
+    solved = [it for it in WORLD["stage1"] if it["family"] != "instruction" or "dashes" not in it["prompt"]]
+    thinking = [(it, think_text(it)) for it in solved]
+    mix = {**MIX, "multi_turn_share": 0.0, "hard_switch_share": 0.0}
+
+    def queries(rows, mode):
+        return {set_flag(r["messages"][-2]["content"], None) for r in rows if r["kind"].startswith(mode)}
+
+    unpaired_rows, counts = fusion_rows(thinking, WORLD["stage1"], mix, seed=0)
+    assert counts["unpaired_non_thinking_dropped"] == 0
+    assert any("dashes" in q for q in queries(unpaired_rows, "no_think")), "the world must have dash items for this test"
+    rows, counts = fusion_rows(thinking, WORLD["stage1"], {**mix, "paired": True}, seed=0)
+    assert counts["unpaired_non_thinking_dropped"] == len(WORLD["stage1"]) - len(solved) > 0
+    assert queries(rows, "no_think") <= {it["prompt"] for it in solved}
+    with pytest.raises(DataError, match="mix.paired"):
+        fusion_rows(thinking, WORLD["stage3"], {**mix, "paired": True}, seed=0)
 
 
 def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
