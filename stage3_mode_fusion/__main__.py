@@ -20,7 +20,7 @@ DEFAULTS = {
                            "max_line_repeats": 2},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
-            "multi_turn_inherit_share": 0.0, "inherit_twins": False, "balance_by": ["family"],
+            "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
             "upsample_scarce": False, "fill_empty_groups": False, "paired": False, "budget_share": 0.0, "budget_range": [4, 48],
             "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
     "lora": LORA_DEFAULTS,

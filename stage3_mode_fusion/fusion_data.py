@@ -85,7 +85,10 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
     """Turn ``row`` (in place) into a dialogue: 1 to ``multi_turn_max_earlier`` earlier exchanges
     whose user turns carry a random flag or none (each answered in the mode in force then), then
     the row's own exchange with its mode's flag, or, for a ``multi_turn_inherit_share`` of the rows
-    whose earlier flags already ask for that mode, with none.
+    whose earlier flags already ask for that mode, with none. With ``multi_turn_inherit_balanced``
+    a ``multi_turn_inherit_share`` of all dialogues end unflagged, their history drawn again until
+    it asks for the row's mode: as many inherit ``/no_think`` as ``/think`` (by chance, histories
+    ask for thinking more often, thinking being the default).
 
     Earlier flags are drawn independently of the row's mode (as in ThinkFollow), so the history
     never tells the mode: only the last flag does. With ``inherit_twins`` an inherited dialogue
@@ -93,13 +96,15 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
     turn asks for the other mode, ending in the same question answered in that mode — a pair that
     differs only in the flag to inherit.
     """
-    mode, in_force = _mode(row["kind"]), None
-    earlier = []
-    for _ in range(rng.randint(1, mix["multi_turn_max_earlier"])):
-        flag = rng.choice((None, "think", "no_think"))
-        in_force = flag or in_force
-        earlier += _set_flag(rng.choice(pools[in_force or "think"])["messages"][-2:], flag)
-    inherit = (in_force or "think") == mode and rng.random() < mix["multi_turn_inherit_share"]
+    mode = _mode(row["kind"])
+    balanced = mix["multi_turn_inherit_balanced"]
+    inherit = balanced and rng.random() < mix["multi_turn_inherit_share"]
+    while True:  # balanced: draw histories until one asks for the row's mode
+        earlier, in_force = _earlier_exchanges(pools, mix["multi_turn_max_earlier"], rng)
+        if not inherit or in_force == mode:
+            break
+    if not balanced:
+        inherit = in_force == mode and rng.random() < mix["multi_turn_inherit_share"]
     own = row["messages"][-2:]
     row["messages"] = earlier + _set_flag(own, None if inherit else mode)
     row["kind"] += "_multi_turn_inherited" if inherit else "_multi_turn"
@@ -112,6 +117,17 @@ def _make_dialogue(row: dict, pools: dict[str, list[dict]], mix: dict, rng: rand
     twin = {**row, "messages": earlier[:-2] + _set_flag(last_earlier, other) + _set_flag(final, None),
             "kind": f"{other}_multi_turn_inherited_twin"}
     return [row, twin]
+
+
+def _earlier_exchanges(pools: dict[str, list[dict]], most: int, rng: random.Random) -> tuple[list[dict], str]:
+    """1 to ``most`` exchanges whose user turns carry a random flag or none, each answered in the
+    mode in force then; and the mode in force after them."""
+    earlier, in_force = [], None
+    for _ in range(rng.randint(1, most)):
+        flag = rng.choice((None, "think", "no_think"))
+        in_force = flag or in_force
+        earlier += _set_flag(rng.choice(pools[in_force or "think"])["messages"][-2:], flag)
+    return earlier, in_force or "think"
 
 
 def _in_mode(pool: list[dict], user: dict, rng: random.Random) -> list[dict] | None:

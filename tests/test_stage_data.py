@@ -16,7 +16,7 @@ from stage4_general_rl.prompts import length_text, rl_rows
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
-       "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False}
+       "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -109,6 +109,29 @@ def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
     rows, _ = fusion_rows(thinking, WORLD["stage3"], {**mix, "multi_turn_inherit_share": 0.0}, seed=0)
     flagged_pairs = Counter((resolve_mode(r["messages"][:-3]), _mode_of(r["kind"])) for r in rows if "_multi_turn" in r["kind"])
     assert len(flagged_pairs) == 4 and min(flagged_pairs.values()) >= 0.1 * sum(flagged_pairs.values()), flagged_pairs
+
+
+def test_balanced_inheritance_ends_as_many_dialogues_unflagged_in_either_mode():
+    """By chance a random history asks for thinking more often (the default), so more thinking
+    than non-thinking dialogues inherit their mode; balanced, a share of all dialogues of either
+    mode inherits it, from a history drawn to ask for it."""
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    mix = {**MIX, "size": 600, "multi_turn_share": 0.8, "multi_turn_max_earlier": 2, "multi_turn_inherit_share": 1.0,
+           "hard_switch_share": 0.0}
+
+    def inherited(mix):
+        rows, counts = fusion_rows(thinking, WORLD["stage1"], mix, seed=0)
+        for row in rows:
+            if row["kind"].endswith("_inherited"):
+                msgs = row["messages"]
+                assert not last_flag(msgs[-2]["content"]) and resolve_mode(msgs[:-1]) == _mode_of(row["kind"])
+        return {m: counts[f"{m}_multi_turn_inherited"] / (counts[f"{m}_multi_turn_inherited"] + counts.get(f"{m}_multi_turn", 0))
+                for m in ("think", "no_think")}
+
+    by_chance = inherited(mix)
+    assert by_chance["think"] > by_chance["no_think"] + 0.15, by_chance
+    balanced = inherited({**mix, "multi_turn_inherit_balanced": True, "multi_turn_inherit_share": 0.5})
+    assert abs(balanced["think"] - 0.5) < 0.1 and abs(balanced["no_think"] - 0.5) < 0.1, balanced
 
 
 def test_inherited_dialogues_come_with_twins_that_differ_only_in_the_flag_to_inherit():
