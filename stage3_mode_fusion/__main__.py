@@ -11,7 +11,7 @@ from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
-from .fusion_data import budget_rows, fill_empty_groups, fusion_rows, rejection_sample, tool_rows
+from .fusion_data import budget_rows, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
@@ -21,7 +21,7 @@ DEFAULTS = {
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
-            "upsample_scarce": False, "fill_empty_groups": False, "paired": False, "budget_share": 0.0, "budget_range": [4, 48],
+            "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "budget_share": 0.0, "budget_range": [4, 48],
             "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     rs = r["rejection_sampling"]
     thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
                                           rs["batch_size"], rs["seed"], rs["max_line_repeats"])
-    if r["mix"]["fill_empty_groups"]:
+    if r["mix"]["fill_unsolved"]:
+        thinking, rs_stats["reference_filled"] = fill_unsolved(thinking, queries)
+    elif r["mix"]["fill_empty_groups"]:
         thinking, rs_stats["reference_filled"] = fill_empty_groups(thinking, queries, r["mix"]["balance_by"])
     print(f"[{STAGE}] rejection sampling: {rs_stats}")
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])

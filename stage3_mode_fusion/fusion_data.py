@@ -150,8 +150,21 @@ def fill_empty_groups(thinking: list[tuple[dict, str]], queries: list[dict], key
     history of a dialogue says. Returns the samples and how many were added.
     """
     served = {_group(item, keys) for item, _ in thinking}
-    added = [(q, join_thinking(q["thinking"], q["response"])) for q in queries
-             if q.get("thinking") and _group(q, keys) not in served]
+    return _with_references(thinking, [q for q in queries if _group(q, keys) not in served])
+
+
+def fill_unsolved(thinking: list[tuple[dict, str]], queries: list[dict]) -> tuple[list[tuple[dict, str]], int]:
+    """Add a reference thinking sample (the query's ``thinking`` and ``response``) for every query
+    that rejection sampling left without a correct one. With a paired mix, the kinds of question the
+    model never solves while thinking otherwise leave stage 3 altogether, and at inference the
+    model's think block on them stays malformed. Returns the samples and how many were added."""
+    solved = {item["id"] for item, _ in thinking}
+    return _with_references(thinking, [q for q in queries if q["id"] not in solved])
+
+
+def _with_references(thinking: list[tuple[dict, str]], queries: list[dict]) -> tuple[list[tuple[dict, str]], int]:
+    """``thinking`` plus the reference reasoning and answer of each of ``queries`` that has one."""
+    added = [(q, join_thinking(q["thinking"], q["response"])) for q in queries if q.get("thinking")]
     return thinking + added, len(added)
 
 

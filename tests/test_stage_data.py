@@ -10,7 +10,7 @@ from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
-from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fusion_rows
+from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fill_unsolved, fusion_rows
 from stage4_general_rl.prompts import length_text, rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
@@ -61,6 +61,18 @@ def test_groups_without_a_thinking_sample_take_the_reference_reasoning():
     counts = fusion_rows(filled, WORLD["stage3"], mix, seed=0)[1]
     assert not counts["groups_left_out"] and any(g.startswith("code/") and g.endswith("/think") for g in counts["by_group"])
     assert fill_empty_groups(filled, WORLD["stage1"], keys) == (filled, 0), "served groups are never filled"
+
+
+def test_unsolved_queries_take_their_reference_reasoning():
+    solved = WORLD["stage1"][:10]
+    sampled = [(it, think_text(it)) for it in solved]
+    no_reference = {**WORLD["stage1"][10], "thinking": None}
+    queries = solved + [no_reference] + WORLD["stage1"][11:]
+    filled, added = fill_unsolved(sampled, queries)
+    assert filled[:10] == sampled and added == len(WORLD["stage1"]) - 11 > 0
+    assert {it["id"] for it, _ in filled} == {it["id"] for it in queries} - {no_reference["id"]}
+    for item, text in filled[10:]:
+        assert split_thinking(text) == (item["thinking"], item["response"])
 
 
 def test_paired_mix_asks_every_non_thinking_query_in_thinking_mode_too():
