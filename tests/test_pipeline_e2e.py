@@ -16,6 +16,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hybridthink.chat_template import HYBRID_TEMPLATE
 from hybridthink.handoff import manifest_sha256, validate_parent
+from hybridthink.modes import set_flag
 from stage4_general_rl.__main__ import DEFAULT_TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +107,17 @@ def test_stage3_trains_on_tool_trajectories_and_tool_use_is_evaluated(smoke_run)
         assert set(use) == {"think", "no_think"} and all(m["n"] == 2 and 0 <= m["success"] <= 1 for m in use.values())
     assert "tool_use" not in report["stages"]["stage2_reasoning_rl"]
     assert "| stage4_general_rl | no_think | " in (run / "report.md").read_text().split("tool-use success")[1]
+
+
+def test_stage3_pairs_its_non_thinking_rows_with_the_queries_it_sampled(smoke_run):
+    run, _ = smoke_run
+    metrics = json.loads((run / "stage3_mode_fusion" / "handoff.json").read_text())["metrics"]
+    assert metrics["rejection_sampling"]["reference_filled"] == 8 - metrics["rejection_sampling"]["queries_kept"]
+    assert metrics["mix"]["unpaired_non_thinking_dropped"] > 0
+    queries = {json.loads(line)["prompt"] for line in list((run / "base" / "world" / "stage1.jsonl").open())[:8]}
+    rows = [json.loads(line) for line in (run / "stage3_mode_fusion" / "data" / "fusion.jsonl").open()]
+    asked = {set_flag(r["messages"][-2]["content"], None) for r in rows if r["kind"].startswith("no_think")}
+    assert asked and asked <= queries
 
 
 def test_stage4_tool_task_offers_its_tools_to_its_own_rows_only(smoke_run):
