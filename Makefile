@@ -9,8 +9,9 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 RECIPES    ?= recipes/toy
 RUN_DIR    ?= runs/toy
+SWEEP_DIR  ?= runs/toy_sweep
 
-.PHONY: setup demo test test-slow validate-verifiers clean
+.PHONY: setup demo sweep test test-slow validate-verifiers clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +24,14 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	scripts/run_pipeline.sh $(RECIPES) $(RUN_DIR)
+
+# Stage 3 for every mix in $(RECIPES)/mixes (MIXES=... picks some) x SEEDS (default 0 1) from the
+# demo's stage-2 checkpoint (made first if missing), each evaluated; table and Pareto plots in $(SWEEP_DIR).
+sweep: setup
+	scripts/base.sh $(RECIPES) $(RUN_DIR)/base
+	scripts/stage1.sh $(RECIPES) $(RUN_DIR)/base $(RUN_DIR)/stage1_cold_start
+	scripts/stage2.sh $(RECIPES) $(RUN_DIR)/stage1_cold_start $(RUN_DIR)/stage2_reasoning_rl
+	scripts/sweep_mixes.sh $(RECIPES) $(RUN_DIR)/stage2_reasoning_rl $(SWEEP_DIR)
 
 test: setup
 	$(PY) -m pytest -q

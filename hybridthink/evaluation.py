@@ -16,6 +16,7 @@ from pathlib import Path
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .generation import chat_prompts, generate
+from .handoff import world_file
 from .jsonl import read_jsonl
 from .modes import NO_THINK_FLAG, completion_mode, split_thinking
 from .scoring import score_items
@@ -65,6 +66,7 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
         "accuracy": statistics.fmean(scores),
         "accuracy_ci95": ci95(scores),
         "mean_tokens": statistics.fmean(tokens),
+        "mean_tokens_ci95": ci95(tokens),
         "adherence": None if mode == "raw" else statistics.fmean(float(m == mode) for m in modes_seen),
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
         "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
@@ -120,14 +122,15 @@ def evaluate_dir(model_dir: str | Path, items_path: str | Path, output: str | Pa
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Evaluate a checkpoint on toy items in think and no-think mode.")
     p.add_argument("--model", required=True)
-    p.add_argument("--items", required=True, help="JSONL of items (id, family, prompt and grader columns)")
+    p.add_argument("--items", help="JSONL of items (id, family, prompt and grader columns); "
+                                   "default: the held-out items of the world the checkpoint's handoff names")
     p.add_argument("--output", help="where to write eval.json (default: inside the model directory)")
     p.add_argument("--max-new-tokens", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--modes", default="think,no_think",
                    help=f"comma-separated, of {', '.join(MODES)} (raw: the base model's pretraining format)")
     a = p.parse_args(argv)
-    evaluate_dir(a.model, a.items, a.output, modes=tuple(a.modes.split(",")), max_new_tokens=a.max_new_tokens,
+    evaluate_dir(a.model, a.items or world_file(a.model), a.output, modes=tuple(a.modes.split(",")), max_new_tokens=a.max_new_tokens,
                  batch_size=a.batch_size)
 
 

@@ -80,6 +80,15 @@ def resolve_from(directory: str | Path, relative: str) -> Path:
     return (Path(directory) / relative).resolve()
 
 
+def world_file(directory: str | Path, name: str = "eval.jsonl") -> Path:
+    """A file of the toy world a stage directory carries in its manifest (by default its held-out
+    evaluation items)."""
+    world = read_manifest(directory).get("world")
+    if not world:
+        raise HandoffError(f"{directory}/{MANIFEST} names no world: give the items file explicitly")
+    return resolve_from(directory, world) / name
+
+
 def write_manifest(
     directory: str | Path,
     *,

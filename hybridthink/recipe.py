@@ -73,21 +73,48 @@ def _deep_update(target: dict, update: dict) -> dict:
     return target
 
 
-def load_recipe(path: str | Path | None, defaults: dict, overrides: list[str] = ()) -> dict:
-    """Merge the YAML recipe at ``path`` and ``key.sub=value`` overrides over ``defaults``."""
+def _read_mapping(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise RecipeError(f"{what} file not found: {path}")
+    try:
+        given = _yaml(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(given, dict):
+        raise RecipeError(f"{path}: a {what} must be a mapping at the top level")
+    return given
+
+
+def mix_path(mix: str, recipe_path: str | Path | None) -> Path:
+    """The mix file ``mix`` names: a path to a YAML file, or a name looked up as
+    ``mixes/<name>.yaml`` beside the recipe."""
+    if mix.endswith((".yaml", ".yml")) or "/" in mix:
+        return Path(mix)
+    here = Path(recipe_path).parent if recipe_path is not None else Path(".")
+    return here / "mixes" / f"{mix}.yaml"
+
+
+MIX_SECTIONS = ("data", "mix")
+
+
+def load_recipe(path: str | Path | None, defaults: dict, overrides: list[str] = (), mix: str | Path | None = None) -> dict:
+    """Merge the YAML recipe at ``path``, then the mix file ``mix`` (a partial recipe of the
+    ``data`` and ``mix`` sections only), then ``key.sub=value`` overrides over ``defaults``."""
     given: dict = {}
     source = "defaults"
     if path is not None:
         path = Path(path)
         source = str(path)
-        if not path.is_file():
-            raise RecipeError(f"recipe file not found: {path}")
-        try:
-            given = _yaml(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise RecipeError(f"{path}: not valid YAML: {err}") from None
-        if not isinstance(given, dict):
-            raise RecipeError(f"{path}: a recipe must be a mapping at the top level")
+        given = _read_mapping(path, "recipe")
+    if mix is not None:
+        mix = Path(mix)
+        layer = _read_mapping(mix, "mix")
+        other = sorted(set(layer) - set(MIX_SECTIONS))
+        if other or "mix" not in defaults:
+            raise RecipeError(f"{mix}: a mix file sets only the sections {', '.join(MIX_SECTIONS)} "
+                              f"of a stage that mixes data, not {', '.join(other) or 'this stage'}")
+        _merge({k: defaults[k] for k in MIX_SECTIONS}, layer, str(mix))  # names the mix file on an unknown key
+        _deep_update(given, copy.deepcopy(layer))
     for text in overrides:
         _deep_update(given, _parse_override(text))
     return _merge(defaults, given, source)

@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .jsonl import file_sha256, read_jsonl, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
-from .recipe import RecipeError, load_recipe
+from .recipe import RecipeError, load_recipe, mix_path
 
 
 def last_complete_checkpoint(directory: Path) -> str | None:
@@ -50,6 +50,7 @@ class StageContext:
     parent: Path | None
     parent_manifest: dict | None
     output: Path
+    mix_path: str | None = None
 
     @property
     def world(self) -> Path:
@@ -79,10 +80,14 @@ class StageContext:
         return last_complete_checkpoint(self.trainer_dir)
 
 
-def parse_args(description: str, argv: list[str] | None = None, needs_parent: bool = True) -> argparse.Namespace:
-    """The command line every stage takes."""
+def parse_args(description: str, argv: list[str] | None = None, needs_parent: bool = True,
+               takes_mix: bool = False) -> argparse.Namespace:
+    """The command line every stage takes (and ``--mix`` where the stage mixes data)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--config", help="recipe YAML of this stage")
+    if takes_mix:
+        p.add_argument("--mix", help="a data mix: NAME (mixes/NAME.yaml beside the recipe) or a YAML file path; "
+                                     "its keys replace the recipe's mix section's")
     if needs_parent:
         p.add_argument("--parent", required=True, help="directory of the previous stage's handoff")
     p.add_argument("--output", required=True, help="directory to write this stage's checkpoint and handoff.json")
@@ -100,9 +105,10 @@ def open_stage(name: str, args: argparse.Namespace, defaults: dict, parent_stage
             return None
     parent = Path(args.parent) if getattr(args, "parent", None) else None
     manifest = validate_parent(parent, parent_stages) if parent is not None else None
-    recipe = load_recipe(args.config, defaults, args.set)
+    mix = mix_path(args.mix, args.config) if getattr(args, "mix", None) else None
+    recipe = load_recipe(args.config, defaults, args.set, mix)
     output.mkdir(parents=True, exist_ok=True)
-    return StageContext(name, recipe, args.config, parent, manifest, output)
+    return StageContext(name, recipe, args.config, parent, manifest, output, str(mix) if mix else None)
 
 
 def device_defaults() -> dict:
@@ -129,7 +135,7 @@ def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: di
         stage=ctx.name,
         parent=ctx.parent,
         base_model=base_model or ctx.parent_manifest["base_model"],
-        config={"recipe": ctx.recipe_path, "resolved": ctx.recipe},
+        config={"recipe": ctx.recipe_path, **({"mix": ctx.mix_path} if ctx.mix_path else {}), "resolved": ctx.recipe},
         data=data,
         metrics=metrics,
         world=world or (ctx.world if ctx.parent_manifest else None),

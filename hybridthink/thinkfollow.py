@@ -21,6 +21,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .evaluation import ITEM_KEYS, ci95
 from .generation import chat_prompts, generate
+from .handoff import world_file
 from .jsonl import read_jsonl
 from .modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, resolve_mode
 
@@ -79,7 +80,8 @@ def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100,
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="ThinkFollow: does the mode follow the last flag over a multi-turn dialogue?")
     p.add_argument("--model", required=True)
-    p.add_argument("--items", required=True, help="JSONL of toy items whose prompts start the turns")
+    p.add_argument("--items", help="JSONL of toy items whose prompts start the turns; "
+                                   "default: the held-out items of the world the checkpoint's handoff names")
     p.add_argument("--dialogues", type=int, default=100)
     p.add_argument("--turns", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -89,11 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     model = AutoModelForCausalLM.from_pretrained(a.model)
     tokenizer = AutoTokenizer.from_pretrained(a.model)
-    summary, records = think_follow(model, tokenizer, read_jsonl(a.items, ITEM_KEYS), n_dialogues=a.dialogues,
+    items = a.items or str(world_file(a.model))
+    summary, records = think_follow(model, tokenizer, read_jsonl(items, ITEM_KEYS), n_dialogues=a.dialogues,
                                     turns=a.turns, seed=a.seed, max_new_tokens=a.max_new_tokens,
                                     system=a.system)
     output = Path(a.output) if a.output else Path(a.model) / "thinkfollow.json"
-    output.write_text(json.dumps({"model": a.model, "items": a.items, "decoding": "greedy", **summary,
+    output.write_text(json.dumps({"model": a.model, "items": items, "decoding": "greedy", **summary,
                                   "records": records}, indent=1) + "\n")
     print(f"[thinkfollow] {Path(a.model).name}: {summary['think_follow']:.3f} ±{summary['think_follow_ci95']:.3f} "
           f"(n={summary['n_turns']} turns, {a.dialogues} dialogues, seed {a.seed}); by turn {summary['by_turn']}; "

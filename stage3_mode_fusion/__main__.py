@@ -2,6 +2,9 @@
 
     python -m stage3_mode_fusion --config recipes/toy/stage3.yaml --parent runs/toy/stage2_reasoning_rl --output runs/toy/stage3_mode_fusion
     (or scripts/stage3.sh, which wraps it in `accelerate launch`)
+
+``--mix NAME`` (a file in ``recipes/toy/mixes/``, or a path) replaces the recipe's data mix;
+``scripts/sweep_mixes.sh`` runs several mixes and seeds from one stage-2 checkpoint.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
 from .fusion_data import budget_rows, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
+from .sample_reuse import SAMPLES, reused_samples, sample_rows
 
 STAGE = "stage3_mode_fusion"
 DEFAULTS = {
     "data": {"thinking_split": "stage1", "non_thinking_split": "stage3", "max_queries": 450, "tool_split": None},
     "rejection_sampling": {"k": 4, "temperature": 0.6, "max_new_tokens": 200, "batch_size": 64, "seed": 0,
-                           "max_line_repeats": 2},
+                           "max_line_repeats": 2, "reuse": None},
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
-            "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "budget_share": 0.0, "budget_range": [4, 48],
+            "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "family_shares": None, "budget_share": 0.0, "budget_range": [4, 48],
             "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
@@ -37,7 +41,7 @@ ITEM_KEYS = ("id", "family", "prompt", "response")
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args(__doc__.splitlines()[0], argv, takes_mix=True)
     ctx = open_stage(STAGE, args, DEFAULTS, ("stage2_reasoning_rl",))
     if ctx is None:
         return
@@ -47,8 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]
     direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", keys)
     rs = r["rejection_sampling"]
-    thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
-                                          rs["batch_size"], rs["seed"], rs["max_line_repeats"])
+    if rs["reuse"]:
+        thinking, rs_stats = reused_samples(rs["reuse"], ctx.parent, r, STAGE)
+    else:
+        thinking, rs_stats = rejection_sample(model, tokenizer, queries, rs["k"], rs["max_new_tokens"], rs["temperature"],
+                                              rs["batch_size"], rs["seed"], rs["max_line_repeats"])
+    sampled, _ = ctx.write_data(SAMPLES, sample_rows(thinking))
     if r["mix"]["fill_unsolved"]:
         thinking, rs_stats["reference_filled"] = fill_unsolved(thinking, queries)
     elif r["mix"]["fill_empty_groups"]:
@@ -67,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     if not rows:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
     data, rows = ctx.write_data("fusion", rows)
+    data.update(sampled)
     model, train = run_sft(ctx, model, tokenizer,
                            [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"],
                              "tools": row.get("tools")} for row in rows], TRAINER_DEFAULTS)

@@ -182,9 +182,9 @@ def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],
     by_direct = Counter(_group(item, keys) for item in direct)
     everything = sorted(set(by_think) | set(by_direct))
     groups = [g for g in everything if (by_think[g] or ratio == 0) and (by_direct[g] or ratio == 1)]
-    budget = size / max(1, len(groups))
+    budgets = _group_budgets(groups, [item for item, _ in thinking] + direct, mix)
     plan = {}
-    for g in groups:
+    for g, budget in budgets.items():
         if mix["upsample_scarce"]:  # the full share, repeating samples where there are too few
             plan[g] = round(budget * ratio), round(budget * (1 - ratio))
             continue
@@ -193,6 +193,26 @@ def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],
         # than the ratio: the thinking : non-thinking balance is what the recipe is about.
         plan[g] = n_think, min(by_direct[g], round(budget - n_think) if ratio == 0 else round(n_think * (1 - ratio) / ratio))
     return plan, [g for g in everything if g not in plan]
+
+
+def _group_budgets(groups: list[str], items: list[dict], mix: dict) -> dict[str, float]:
+    """Rows per balance group: ``size`` split evenly over the groups, or with ``family_shares``
+    ({family: share}) first over the families by share, then evenly over each family's groups.
+    A family without a share gets no rows."""
+    shares = mix["family_shares"]
+    if not shares:
+        return {g: mix["size"] / len(groups) for g in groups}
+    if "family" not in mix["balance_by"]:
+        raise DataError("mix.family_shares needs 'family' in mix.balance_by")
+    family_of = {_group(item, mix["balance_by"]): item["family"] for item in items}
+    unknown = sorted(set(shares) - set(family_of.values()))
+    if unknown:
+        raise DataError(f"mix.family_shares: no data of family {', '.join(unknown)} "
+                        f"(families here: {', '.join(sorted(set(family_of.values())))})")
+    total = sum(shares.values())
+    per_family = Counter(family_of[g] for g in groups if shares.get(family_of[g]))
+    return {g: mix["size"] * shares[family_of[g]] / total / per_family[family_of[g]]
+            for g in groups if shares.get(family_of[g])}
 
 
 def _draw(pool: list, n: int, rng: random.Random) -> list:

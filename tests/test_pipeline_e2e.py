@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,36 @@ def test_stage4_trains_on_a_preference_reward_model_a_judge_and_length_limits(sm
     assert len(curve) == train["steps"] == 2 and all(isinstance(v, float) and v == v for v in curve), curve
     # the smoke model as a judge writes no usable verdict: the judge reward is counted unparseable
     assert len(train["chat/judge_curve"]) == 2 and train["judge_unparseable_curve"] == [1.0, 1.0]
+
+
+def test_mix_sweep_runs_each_mix_and_seed_reusing_one_rejection_sampling(smoke_run, env, tmp_path):
+    run, _ = smoke_run
+    mixes = "recipes/toy/mixes/think_heavy.yaml recipes/toy/mixes/unpaired.yaml"
+    proc = subprocess.run(["bash", "scripts/sweep_mixes.sh", "recipes/smoke", str(run / "stage2_reasoning_rl"), str(tmp_path)],
+                          cwd=ROOT, env={**env, "MIXES": mixes, "SEEDS": "0 1", "EVAL_ARGS": "--max-new-tokens 48"},
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    runs = ["think_heavy_seed0", "think_heavy_seed1", "unpaired_seed0", "unpaired_seed1"]
+    manifests = {name: json.loads((tmp_path / name / "handoff.json").read_text()) for name in runs}
+    assert "reused_from" not in manifests[runs[0]]["metrics"]["rejection_sampling"]
+    for name in runs[1:]:
+        assert manifests[name]["metrics"]["rejection_sampling"]["reused_from"] == str(tmp_path / runs[0])
+        assert manifests[name]["data"]["rejection_sampled"]["sha256"] == manifests[runs[0]]["data"]["rejection_sampled"]["sha256"]
+    picked = Counter()
+    for group, n in manifests["think_heavy_seed0"]["metrics"]["mix"]["by_group"].items():
+        picked[group.rsplit("/", 1)[1]] += n
+    assert picked["think"] > 2 * picked["no_think"] > 0, picked
+    assert manifests["think_heavy_seed1"]["config"]["resolved"]["trainer"]["seed"] == 1
+    stage1 = {json.loads(line)["prompt"] for line in (run / "base" / "world" / "stage1.jsonl").open()}
+    rows = [json.loads(line) for line in (tmp_path / "unpaired_seed0" / "data" / "fusion.jsonl").open()]
+    asked = {set_flag(r["messages"][-2]["content"], None) for r in rows if r["kind"].startswith("no_think")}
+    assert asked and not asked & stage1, "the unpaired mix asks its non-thinking questions from another split"
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    assert list(sweep["mixes"]) == ["think_heavy", "unpaired"] and sweep["mixes"]["unpaired"]["seeds"] == [0, 1]
+    assert (tmp_path / "pareto.png").stat().st_size > 10_000
+    assert "| think_heavy | 0, 1 |" in (tmp_path / "sweep.md").read_text()
+    again = subprocess.run([sys.executable, "-m", "stage3_mode_fusion", "--config", "recipes/smoke/stage3.yaml",
+                            "--parent", str(run / "stage2_reasoning_rl"), "--output", str(tmp_path / "k3"),
+                            "--set", "rejection_sampling.k=3", "--set", f"rejection_sampling.reuse={tmp_path / runs[0]}"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "sampled with other rejection_sampling.k" in again.stderr

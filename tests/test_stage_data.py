@@ -16,7 +16,7 @@ from stage4_general_rl.prompts import length_text, rl_rows
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
-       "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False}
+       "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False, "family_shares": None}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
@@ -359,3 +359,23 @@ def test_stage4_length_tasks_ask_for_a_length_and_carry_it():
         assert length_text(spec) in row["prompt"][-1]["content"]
     assert sum(v for k, v in counts.items() if k.startswith("length_limit/")) == sum(r["task"] == "length" for r in rows) > 0
     assert length_text({"relation": "at most", "n": 1, "unit": "sentences"}) == "Answer in at most 1 sentence."
+
+
+def test_family_shares_split_the_mix_between_families_by_share():
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    shares = {"arithmetic": 0.5, "code": 0.25, "instruction": 0.25}
+    mix = {**MIX, "size": 160, "upsample_scarce": True, "multi_turn_share": 0.0, "family_shares": shares}
+    _, counts = fusion_rows(thinking, WORLD["stage3"], mix, seed=0)
+    assert counts["by_group"] == {"arithmetic/no_think": 40, "arithmetic/think": 40, "code/no_think": 20,
+                                  "code/think": 20, "instruction/no_think": 20, "instruction/think": 20}
+    _, counts = fusion_rows(thinking, WORLD["stage3"], {**mix, "family_shares": {"code": 1.0}}, seed=0)
+    assert counts["by_group"] == {"code/no_think": 80, "code/think": 80}
+    assert counts["groups_left_out"] == ["arithmetic", "instruction"], "a family without a share is left out and counted"
+
+
+def test_family_shares_refuse_families_the_data_lacks_and_need_family_balance():
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    with pytest.raises(DataError, match="no data of family chemistry"):
+        fusion_rows(thinking, WORLD["stage3"], {**MIX, "family_shares": {"chemistry": 1.0}}, seed=0)
+    with pytest.raises(DataError, match="needs 'family' in mix.balance_by"):
+        fusion_rows(thinking, WORLD["stage3"], {**MIX, "balance_by": [], "family_shares": {"code": 1.0}}, seed=0)
