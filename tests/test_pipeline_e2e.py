@@ -47,8 +47,10 @@ def test_manifest_chain_links_every_stage(smoke_run):
         assert (run / child / manifest["parent"]["path"]).resolve() == (run / parent).resolve()
         assert manifest["parent"]["sha256"] == manifest_sha256(run / parent)
         assert manifest["base_model"].startswith("toy-base-")
-        for entry in manifest["data"].values():
-            assert (run / child / entry["path"]).is_file() and entry["rows"] > 0
+        for name, entry in manifest["data"].items():
+            assert (run / child / entry["path"]).is_file()
+            # A 3-step model passes no rejection sampling: its thinking rows are references (fill_unsolved).
+            assert entry["rows"] > 0 or name == "rejection_sampled", (child, name)
     stage1 = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())
     curation = stage1["metrics"]["curation"]
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
