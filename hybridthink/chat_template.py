@@ -12,11 +12,26 @@ from importlib.resources import files
 from trl.chat_template_utils import qwen3_template
 
 HYBRID_TEMPLATE: str = files("hybridthink").joinpath("templates/hybrid.jinja").read_text(encoding="utf-8")
+VARIANTS = ("hybrid", "instruct", "thinking")
+_VARIANT_LINE = "{%- set variant = 'hybrid' %}"
 
 
-def install_chat_template(tokenizer):
-    """Set ``tokenizer.chat_template`` to :data:`HYBRID_TEMPLATE` and return the tokenizer."""
-    tokenizer.chat_template = HYBRID_TEMPLATE
+def variant_template(variant: str) -> str:
+    """The chat template of a model variant: 'hybrid' (both modes, soft switches), or Qwen3-2507's
+    split into 'instruct' (no think block at all) and 'thinking' (the prompt opens the think block)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown model variant {variant!r}; known: {', '.join(VARIANTS)}")
+    return HYBRID_TEMPLATE.replace(_VARIANT_LINE, f"{{%- set variant = '{variant}' %}}")
+
+
+def template_variant(tokenizer) -> str:
+    """Which variant's template ``tokenizer`` carries ('hybrid' for any other template, e.g. Qwen3's)."""
+    return next((v for v in VARIANTS[1:] if tokenizer.chat_template == variant_template(v)), "hybrid")
+
+
+def install_chat_template(tokenizer, variant: str = "hybrid"):
+    """Set ``tokenizer.chat_template`` to the template of ``variant`` and return the tokenizer."""
+    tokenizer.chat_template = variant_template(variant)
     return tokenizer
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .generation import chat_prompts, generate
+from .chat_template import template_variant
+from .generation import assistant_turn, chat_prompts, generate
 from .handoff import world_file
 from .jsonl import read_jsonl
-from .modes import NO_THINK_FLAG, completion_mode, split_thinking
+from .modes import NO_THINK_FLAG, VARIANT_MODES, split_thinking, turn_mode
 from .scoring import score_items
 from .toy.world import worked_as_chat, worked_prompt
 
@@ -81,20 +82,28 @@ def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think")
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         raise ValueError(f"unknown evaluation mode(s) {unknown}; known: {list(MODES)}")
+    variant = template_variant(tokenizer)
+    if variant != "hybrid":  # a split variant has one mode, asked for without a flag
+        own = VARIANT_MODES[variant]
+        if own not in modes:
+            raise ValueError(f"the {variant} variant answers in mode {own} only; asked for {list(modes)}")
+        print(f"[eval] {variant} variant: mode {own} only, plain prompts (skipped: {[m for m in modes if m != own]})")
+        modes = (own,)
     for mode in modes:
         if mode == "raw":
             prompts = [worked_prompt(it) for it in items]
         else:
-            prompts = chat_prompts(tokenizer, [conversation(it, mode) for it in items])
+            prompts = chat_prompts(tokenizer, [conversation(it, mode if variant == "hybrid" else "think") for it in items])
         outs = [g[0] for g in generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                        desc=f"eval {mode}")]
-        texts = [worked_as_chat(o.text) if mode == "raw" else o.text for o in outs]
+        texts = [worked_as_chat(o.text) if mode == "raw" else assistant_turn(p, o.text) for p, o in zip(prompts, outs)]
         scores = score_items(items, texts)
-        seen = [completion_mode(t) for t in texts]
+        seen = [turn_mode(t, variant) for t in texts]
         summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode, texts)
         records += [
-            {"id": it["id"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m, "text": o.text}
-            for it, s, o, m in zip(items, scores, outs, seen)
+            {"id": it["id"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m,
+             "text": o.text if mode == "raw" else t}
+            for it, s, o, m, t in zip(items, scores, outs, seen, texts)
         ]
     return summary, records
 

@@ -7,12 +7,25 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from .modes import EMPTY_THINK, THINK_OPEN
+
 
 @dataclass(frozen=True)
 class Completion:
     text: str
     tokens: int
     truncated: bool
+
+
+# Think-block openings a generation prompt can prefill: the thinking variant's, and the hybrid hard
+# switch's empty block (enable_thinking=False).
+PREFILLS = (EMPTY_THINK, f"{THINK_OPEN}\n")
+
+
+def assistant_turn(prompt: str, completion: str) -> str:
+    """``completion`` as the assistant's whole turn: the think-block opening the prompt prefilled,
+    if any, put back in front (what the chat template renders for the turn and graders expect)."""
+    return next((p for p in PREFILLS if prompt.endswith(p)), "") + completion
 
 
 def chat_prompts(tokenizer, conversations: list[list[dict]], enable_thinking: bool = True) -> list[str]:

@@ -92,6 +92,20 @@ def join_thinking(thinking: str, answer: str) -> str:
     return f"{THINK_OPEN}\n{thinking}\n{THINK_CLOSE}\n\n{answer}"
 
 
+# The one mode of each of Qwen3-2507's split variants.
+VARIANT_MODES = {"instruct": "no_think", "thinking": "think"}
+
+
+def turn_mode(text: str, variant: str = "hybrid") -> str | None:
+    """:func:`completion_mode` of a whole assistant turn; for the instruct variant, whose format has
+    no think block at all, a turn without one is 'no_think' and one with an empty block malformed."""
+    if variant != "instruct":
+        return completion_mode(text)
+    if THINK_OPEN not in text and THINK_CLOSE not in text:
+        return "no_think"
+    return "think" if completion_mode(text) == "think" else None
+
+
 def completion_mode(text: str) -> str | None:
     """'think' for a non-empty think block, 'no_think' for an empty one, None if malformed."""
     stripped = text.lstrip()

@@ -17,7 +17,7 @@ from trl.rewards import get_soft_overlong_punishment
 from hybridthink.constraints import share_followed
 from hybridthink.ifeval import ifeval_reward
 from hybridthink.math_grading import math_equal, parse_math
-from hybridthink.modes import THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
+from hybridthink.modes import EMPTY_THINK, THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
 from hybridthink.sandbox import run_many
 
 MAX_ANSWER_CHARS = 1000  # longer boxed answers score 0 instead of feeding sympy unbounded input
@@ -240,6 +240,25 @@ def mode_gated(func: Callable) -> Callable:
                 for s, c, want in zip(scores, completions, mode, strict=True)]
     gated.__name__ = f"{func.__name__}_mode_gated"
     return gated
+
+
+# What a split variant's completion lacks for the hybrid graders to read it: the thinking variant's
+# prompt opened the think block; an instruct answer (no think block at all) reads as the hybrid's
+# non-thinking answer with the empty block in front, and one that opens a think block stays malformed.
+VARIANT_PREFIXES = {"thinking": f"{THINK_OPEN}\n", "instruct": EMPTY_THINK}
+
+
+def for_variant(func: Callable, variant: str) -> Callable:
+    """``func`` grading the completions of a model with the chat template of ``variant`` ('hybrid':
+    ``func`` itself). Text completions only: the variants take no tool tasks."""
+    if variant == "hybrid":
+        return func
+    prefix = VARIANT_PREFIXES[variant]
+
+    def graded(prompts, completions, **kwargs):
+        return func(prompts, [prefix + completion_text(c) for c in completions], **kwargs)
+    graded.__name__ = func.__name__
+    return graded
 
 
 def get_reward_functions(names: list[str]) -> list[Callable]:

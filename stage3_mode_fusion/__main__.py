@@ -5,16 +5,19 @@
 
 ``--mix NAME`` (a file in ``recipes/toy/mixes/``, or a path) replaces the recipe's data mix;
 ``scripts/sweep_mixes.sh`` runs several mixes and seeds from one stage-2 checkpoint.
+``mix.variant`` instruct / thinking makes Qwen3-2507's split variants instead of the hybrid
+(``recipes/toy/variants/``): one mode, no flags, and the variant's chat template saved with the model.
 """
 
 from __future__ import annotations
 
+from hybridthink.chat_template import install_chat_template
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
-from .fusion_data import budget_rows, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
+from .fusion_data import budget_rows, check_variant, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
 from .sample_reuse import SAMPLES, reused_samples, sample_rows
 
 STAGE = "stage3_mode_fusion"
@@ -25,7 +28,7 @@ DEFAULTS = {
     "mix": {"size": 600, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2,
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
-            "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "family_shares": None, "budget_share": 0.0, "budget_range": [4, 48],
+            "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "family_shares": None, "variant": "hybrid", "budget_share": 0.0, "budget_range": [4, 48],
             "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     if ctx is None:
         return
     r = ctx.recipe
+    check_variant(r["mix"], ctx.mix_path or ctx.recipe_path or "recipe")
     model, tokenizer = ctx.load_parent_model()
     keys = ITEM_KEYS + tuple(r["mix"]["balance_by"])
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"[{STAGE}] the fusion mix is empty (see counts above)")
     data, rows = ctx.write_data("fusion", rows)
     data.update(sampled)
+    if r["mix"]["variant"] != "hybrid":  # after rejection sampling, which prompts with the parent's template
+        install_chat_template(tokenizer, r["mix"]["variant"])
     model, train = run_sft(ctx, model, tokenizer,
                            [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"],
                              "tools": row.get("tools")} for row in rows], TRAINER_DEFAULTS)

@@ -8,6 +8,7 @@ from collections import Counter
 
 from hybridthink.generation import chat_prompts, generate
 from hybridthink.jsonl import DataError
+from hybridthink.recipe import RecipeError
 from hybridthink.modes import (
     NO_THINK_FLAG,
     STOP_THINKING_TEXT,
@@ -44,6 +45,24 @@ def rejection_sample(model, tokenizer, items: list[dict], k: int, max_new_tokens
             kept.setdefault(item["id"], (item, text))
     stats = {"queries": len(items), "samples": len(texts), "removed": dict(removed), "queries_kept": len(kept)}
     return list(kept.values()), stats
+
+
+# Qwen3-2507's split variants train one mode each: the thinking ratio that mode means.
+VARIANT_RATIOS = {"instruct": 0.0, "thinking": 1.0}
+
+
+def check_variant(mix: dict, source: str) -> None:
+    """Refuse a ``mix.variant`` that is unknown or whose mix would train the other mode too."""
+    variant = mix["variant"]
+    if variant == "hybrid":
+        return
+    if variant not in VARIANT_RATIOS:
+        raise RecipeError(f"{source}: mix.variant must be hybrid, {' or '.join(VARIANT_RATIOS)}, got {variant!r}")
+    if mix["thinking_ratio"] != VARIANT_RATIOS[variant]:
+        raise RecipeError(f"{source}: the {variant} variant trains one mode: mix.thinking_ratio must be "
+                          f"{VARIANT_RATIOS[variant]}, got {mix['thinking_ratio']}")
+    if mix["tool_rows"]:
+        raise RecipeError(f"{source}: mix.tool_rows is not supported for the {variant} variant (its tool rows carry flags)")
 
 
 def _flagged(content: str, flag: str | None, rng: random.Random, system_share: float) -> list[dict]:
@@ -232,9 +251,11 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
     group of items sharing the values of ``balance_by`` (e.g. task family and difficulty), so the
     mode cannot be guessed from the item; a group the model rarely solves gets as few non-thinking
     rows as its thinking rows allow, or with ``upsample_scarce`` its full share, repeating samples.
+    A split ``variant`` ('instruct' at ratio 0, 'thinking' at ratio 1) gets rows without flags.
     """
     rng = random.Random(seed)
     keys = mix["balance_by"]
+    hybrid = mix["variant"] == "hybrid"  # the split variants have one mode and no switches: no flags
     direct, unpaired = paired_direct(thinking, direct) if mix["paired"] else (direct, 0)
     picked_think, picked_direct = [], []
     plan, left_out = _group_counts(thinking, direct, mix)
@@ -243,15 +264,15 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
         picked_direct += _draw([d for d in direct if _group(d, keys) == group], n_direct, rng)
     think_rows, direct_rows = [], []
     for item, text in picked_think:
-        flag = THINK_FLAG if rng.random() < mix["think_flag_share"] else None
+        flag = THINK_FLAG if hybrid and rng.random() < mix["think_flag_share"] else None
         msgs = _flagged(item["prompt"], flag, rng, mix["system_flag_share"]) + [{"role": "assistant", "content": text}]
         think_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True}, "kind": "think"})
     for item in picked_direct:
-        if rng.random() < mix["hard_switch_share"]:
+        if hybrid and rng.random() < mix["hard_switch_share"]:
             msgs = [{"role": "user", "content": item["prompt"]}, {"role": "assistant", "content": item["response"]}]
             direct_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": False}, "kind": "no_think_hard"})
         else:
-            msgs = _flagged(item["prompt"], NO_THINK_FLAG, rng, mix["system_flag_share"]) + [
+            msgs = _flagged(item["prompt"], NO_THINK_FLAG if hybrid else None, rng, mix["system_flag_share"]) + [
                 {"role": "assistant", "content": item["response"]}]
             direct_rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True}, "kind": "no_think"})
     rows = think_rows + direct_rows

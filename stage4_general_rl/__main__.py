@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+from hybridthink.chat_template import template_variant
 from hybridthink.judge import DEFAULT_RUBRIC, load_judge_reward
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.reward_model import load_preference_reward
+from hybridthink.rewards import for_variant
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
@@ -56,13 +58,19 @@ def main(argv: list[str] | None = None) -> None:
         rewards = task_reward_functions(tasks, m["gate_rewards"], model_rewards)
     except ValueError as err:
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'tasks': {err}") from None
+    variant = template_variant(tokenizer)  # a split variant made by stage 3 (mix.variant) keeps its one mode
+    if variant != "hybrid":
+        if task_environments(tasks):
+            raise RecipeError(f"{ctx.recipe_path or 'recipe'}: the {variant} variant takes no tool tasks")
+        rewards = {name: for_variant(f, variant) for name, f in rewards.items()}
+        print(f"[{STAGE}] {variant} variant: prompts without flags, rewards read its completions in its format")
     splits = [r["data"]["split"], *sorted({spec["split"] for spec in tasks.values() if spec.get("split")})]
     pool = [item for split in dict.fromkeys(splits) for item in read_jsonl(ctx.world / f"{split}.jsonl", ITEM_KEYS)]
     items, mix = task_mix(pool, tasks, r["data"]["max_prompts"], m["seed"])
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
     length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
-                          m["inherit_share"], length_tasks, m["inherit_twins"])
+                          m["inherit_share"], length_tasks, m["inherit_twins"], variant)
     environments = task_environments(tasks)
     if environments:
         rows = [{**row, "environment": environment_of(row["task"], environments)} for row in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, last_flag, resolve_mode, set_flag
+from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, VARIANT_MODES, last_flag, resolve_mode, set_flag
 from hybridthink.rewards import LENGTH_RELATIONS, LENGTH_UNITS, count_length
 
 
@@ -38,9 +38,25 @@ def length_text(length: dict) -> str:
     return f"Answer in {length['relation']} {length['n']} {unit}."
 
 
+def _flag_for(history: list[dict], no_think_share: float, think_flag_share: float, inherit_share: float,
+              rng: random.Random) -> str:
+    """The flag (with its leading space, or "") that ends a row's user turn."""
+    if history:
+        mode = "no_think" if rng.random() < no_think_share else "think"
+        if resolve_mode(history) != mode or rng.random() >= inherit_share:
+            return f" {NO_THINK_FLAG if mode == 'no_think' else THINK_FLAG}"
+        return ""
+    if rng.random() < no_think_share:
+        return f" {NO_THINK_FLAG}"
+    if rng.random() < think_flag_share:
+        return f" {THINK_FLAG}"
+    return ""
+
+
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
             multi_turn_share: float = 0.0, inherit_share: float = 0.0,
-            length_tasks: frozenset[str] = frozenset(), inherit_twins: bool = False) -> tuple[list[dict], dict]:
+            length_tasks: frozenset[str] = frozenset(), inherit_twins: bool = False,
+            variant: str = "hybrid") -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
@@ -50,23 +66,19 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
     mode (so the twin asks for that one): two prompts that differ only in the flag to inherit.
 
     Rows of a task in ``length_tasks`` ask for a length ("Answer in at most 5 words.") and carry it
-    in their ``length`` column for the length reward.
+    in their ``length`` column for the length reward. For a split ``variant`` (instruct, thinking)
+    every row is a single turn without a flag, asking for the variant's one mode.
     """
     rng, length_rng = random.Random(seed), random.Random(f"length-{seed}")
     answered = [item for item in items if item.get("response")]  # earlier turns need an answer (tool items have none)
     rows = []
     for item in items:
-        history = _earlier_turns(answered, rng) if multi_turn_share and rng.random() < multi_turn_share else []
+        hybrid = variant == "hybrid"
+        history = _earlier_turns(answered, rng) if hybrid and multi_turn_share and rng.random() < multi_turn_share else []
         length = length_instruction(item.get("response") or "", length_rng) if item.get("task") in length_tasks else None
         content = item["prompt"] + (f" {length_text(length)}" if length else "")
-        if history:
-            mode = "no_think" if rng.random() < no_think_share else "think"
-            if resolve_mode(history) != mode or rng.random() >= inherit_share:
-                content += f" {NO_THINK_FLAG if mode == 'no_think' else THINK_FLAG}"
-        elif rng.random() < no_think_share:
-            content += f" {NO_THINK_FLAG}"
-        elif rng.random() < think_flag_share:
-            content += f" {THINK_FLAG}"
+        if hybrid:
+            content += _flag_for(history, no_think_share, think_flag_share, inherit_share, rng)
         prompts = [history + [{"role": "user", "content": content}]]
         if inherit_twins and history and not last_flag(content):
             other = "think" if resolve_mode(prompts[0]) == "no_think" else "no_think"
@@ -74,7 +86,7 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
                                             history[-1], prompts[0][-1]])
         rows += [{
             "prompt": prompt,
-            "mode": resolve_mode(prompt),
+            "mode": resolve_mode(prompt) if hybrid else VARIANT_MODES[variant],
             "family": item["family"],
             "task": item.get("task"),
             "answer": item.get("answer"),

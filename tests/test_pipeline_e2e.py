@@ -15,7 +15,7 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from hybridthink.chat_template import HYBRID_TEMPLATE
+from hybridthink.chat_template import HYBRID_TEMPLATE, template_variant
 from hybridthink.handoff import manifest_sha256, validate_parent
 from hybridthink.modes import set_flag
 from stage4_general_rl.__main__ import DEFAULT_TASKS
@@ -289,3 +289,33 @@ def test_mix_sweep_runs_each_mix_and_seed_reusing_one_rejection_sampling(smoke_r
                             "--set", "rejection_sampling.k=3", "--set", f"rejection_sampling.reuse={tmp_path / runs[0]}"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "sampled with other rejection_sampling.k" in again.stderr
+
+
+def test_split_variants_keep_one_mode_without_flags_and_are_compared_with_the_hybrid(smoke_run, env, tmp_path):
+    run, _ = smoke_run
+    proc = subprocess.run(["bash", "scripts/split_variants.sh", "recipes/smoke", str(run), str(tmp_path)], cwd=ROOT,
+                          env={**env, "EVAL_ARGS": "--max-new-tokens 32"}, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    for variant, mode in (("instruct", "no_think"), ("thinking", "think")):
+        s3, s4 = tmp_path / variant / "stage3_mode_fusion", tmp_path / variant / "stage4_general_rl"
+        fusion = [json.loads(line) for line in (s3 / "data" / "fusion.jsonl").open()]
+        assert {r["kind"] for r in fusion} == {mode}
+        prompts = [json.loads(line) for line in (s4 / "data" / "prompts.jsonl").open()]
+        assert {r["mode"] for r in prompts} == {mode}
+        turns = [m for r in fusion for m in r["messages"] if m["role"] != "assistant"] + [m for r in prompts for m in r["prompt"]]
+        assert not any("/think" in m["content"] or "/no_think" in m["content"] for m in turns), "the variants have no switches"
+        for stage in (s3, s4):
+            assert template_variant(AutoTokenizer.from_pretrained(stage)) == variant
+            modes = json.loads((stage / "eval.json").read_text())["modes"]
+            assert list(modes) == [mode] and modes[mode]["n"] > 0 and modes[mode]["adherence"] is not None
+        train = json.loads((s4 / "handoff.json").read_text())["metrics"]["train"]
+        assert len(train["math/mode_adherence_curve"]) == train["steps"] > 0
+    tax = json.loads((tmp_path / "hybrid_tax.json").read_text())
+    assert [(r["stage"], r["mode"], r["variant"]) for r in tax] == [
+        (stage, mode, variant) for stage in ("stage3_mode_fusion", "stage4_general_rl")
+        for mode, variant in (("no_think", "instruct"), ("think", "thinking"))]
+    row = tax[0]
+    hybrid = json.loads((run / "stage3_mode_fusion" / "eval.json").read_text())["modes"]["no_think"]
+    assert row["hybrid_accuracy"] == hybrid["accuracy"] and row["n"] == hybrid["n"]
+    assert row["tax"] == pytest.approx(row["variant_accuracy"] - row["hybrid_accuracy"])
+    assert "| stage4_general_rl | think |" in (tmp_path / "hybrid_tax.md").read_text()

@@ -16,7 +16,7 @@ from stage4_general_rl.prompts import length_text, rl_rows
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
 MIX = {"size": 120, "thinking_ratio": 0.5, "think_flag_share": 0.3, "system_flag_share": 0.2, "system_prompt_share": 0.0,
        "hard_switch_share": 0.2, "multi_turn_share": 0.3, "multi_turn_max_earlier": 1, "multi_turn_inherit_share": 0.0,
-       "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False, "family_shares": None}
+       "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"], "upsample_scarce": False, "paired": False, "family_shares": None, "variant": "hybrid"}
 
 
 def test_learnability_keeps_only_partially_solved_queries():
