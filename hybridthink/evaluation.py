@@ -93,7 +93,8 @@ def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think")
         if mode == "raw":
             prompts = [worked_prompt(it) for it in items]
         else:
-            prompts = chat_prompts(tokenizer, [conversation(it, mode if variant == "hybrid" else "think") for it in items])
+            asked = mode if variant == "hybrid" else "think"  # "think": the plain prompt, no flag
+            prompts = chat_prompts(tokenizer, [conversation(it, asked) for it in items])
         outs = [g[0] for g in generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                        desc=f"eval {mode}")]
         texts = [worked_as_chat(o.text) if mode == "raw" else assistant_turn(p, o.text) for p, o in zip(prompts, outs)]

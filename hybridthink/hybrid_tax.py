@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .evaluation import ci95
 from .handoff import HandoffError
+from .jsonl import read_jsonl
 from .modes import VARIANT_MODES
 
 STAGES = ("stage3_mode_fusion", "stage4_general_rl")
@@ -27,12 +28,8 @@ def _eval(directory: Path) -> tuple[dict, dict[tuple[str, str], float]]:
     if not (directory / "eval.json").is_file():
         raise HandoffError(f"{directory}: no eval.json (evaluate it first: python -m hybridthink.evaluation --model {directory})")
     modes = json.loads((directory / "eval.json").read_text())["modes"]
-    scores = {}
-    with (directory / "eval_items.jsonl").open() as f:
-        for line in f:
-            r = json.loads(line)
-            scores[(r["id"], r["mode"])] = r["score"]
-    return modes, scores
+    records = read_jsonl(directory / "eval_items.jsonl", ("id", "mode", "score"))
+    return modes, {(r["id"], r["mode"]): r["score"] for r in records}
 
 
 def compare(hybrid_run: str | Path, variants_dir: str | Path) -> list[dict]:

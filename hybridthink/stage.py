@@ -87,7 +87,7 @@ def parse_args(description: str, argv: list[str] | None = None, needs_parent: bo
     p.add_argument("--config", help="recipe YAML of this stage")
     if takes_mix:
         p.add_argument("--mix", help="a data mix: NAME (mixes/NAME.yaml beside the recipe) or a YAML file path; "
-                                     "its keys replace the recipe's mix section's")
+                                     "its data and mix keys replace the recipe's")
     if needs_parent:
         p.add_argument("--parent", required=True, help="directory of the previous stage's handoff")
     p.add_argument("--output", required=True, help="directory to write this stage's checkpoint and handoff.json")

@@ -83,7 +83,8 @@ def plot(runs: list[dict], mixes: dict[str, dict], path: Path) -> None:
     for ax, key in zip(axes.flat, PANELS):
         label, better = labels[key]
         for r in runs:
-            ax.errorbar(r[key], r["think_accuracy"], xerr=r.get(f"{key}_ci95"), yerr=r["think_accuracy_ci95"], fmt="o", ms=4, alpha=0.45, color=colors[r["mix"]], capsize=2)
+            ax.errorbar(r[key], r["think_accuracy"], xerr=r.get(f"{key}_ci95"), yerr=r["think_accuracy_ci95"],
+                        fmt="o", ms=4, alpha=0.45, color=colors[r["mix"]], capsize=2)
         means = [(m[key]["mean"], m["think_accuracy"]["mean"]) for m in mixes.values()]
         for (x, y), mix in zip(means, mixes):
             ax.plot(x, y, "D", ms=9, color=colors[mix], label=mix, markeredgecolor="black")

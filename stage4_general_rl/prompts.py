@@ -71,9 +71,8 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
     """
     rng, length_rng = random.Random(seed), random.Random(f"length-{seed}")
     answered = [item for item in items if item.get("response")]  # earlier turns need an answer (tool items have none)
-    rows = []
+    rows, hybrid = [], variant == "hybrid"
     for item in items:
-        hybrid = variant == "hybrid"
         history = _earlier_turns(answered, rng) if hybrid and multi_turn_share and rng.random() < multi_turn_share else []
         length = length_instruction(item.get("response") or "", length_rng) if item.get("task") in length_tasks else None
         content = item["prompt"] + (f" {length_text(length)}" if length else "")
