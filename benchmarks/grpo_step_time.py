@@ -25,12 +25,12 @@ from trl import GRPOConfig, GRPOTrainer
 from trl.extras import profiling
 
 from hybridthink.jsonl import read_jsonl
-from hybridthink.rewards import (code_execution_reward, instruction_reward, math_accuracy_reward,
+from hybridthink.rewards import (code_execution_reward, ifeval_reward, math_accuracy_reward,
                                  mode_adherence_reward)
 from hybridthink.stage import device_defaults
 from stage4_general_rl.prompts import rl_rows
 
-REWARDS = [math_accuracy_reward, code_execution_reward, instruction_reward, mode_adherence_reward]
+REWARDS = [math_accuracy_reward, code_execution_reward, ifeval_reward, mode_adherence_reward]
 PARTS = {"generation": ("GRPOTrainer.transformers.generate", "GRPOTrainer.transformers.generate_batch"),
          "scoring": ("GRPOTrainer._calculate_rewards",)}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import re
 import statistics
 from collections import defaultdict
@@ -17,8 +18,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .chat_template import template_variant
 from .generation import assistant_turn, chat_prompts, generate
-from .handoff import world_file
+from .handoff import HandoffError, world_file
 from .jsonl import read_jsonl
+from .length_control import length_instruction, length_reward, length_text
 from .modes import NO_THINK_FLAG, VARIANT_MODES, split_thinking, turn_mode
 from .scoring import score_items
 from .toy.world import worked_as_chat, worked_prompt
@@ -54,10 +56,33 @@ def leakage(texts: list[str]) -> dict:
             "hesitation_words_per_answer": statistics.fmean(counts)}
 
 
+def ifeval_pass_rates(items: list[dict], scores: list[float]) -> dict | None:
+    """IFEval's prompt-level (every instruction followed) and instruction-level (share of all
+    instructions followed) strict pass rates over the items that carry IFEval instructions."""
+    graded = [(len(it["instruction_id_list"]), s) for it, s in zip(items, scores) if it.get("instruction_id_list")]
+    if not graded:
+        return None
+    prompt_level = [float(s >= 1.0) for _, s in graded]
+    return {"n_prompts": len(graded), "n_instructions": sum(k for k, _ in graded),
+            "prompt_level": statistics.fmean(prompt_level), "prompt_level_ci95": ci95(prompt_level),
+            "instruction_level": sum(k * s for k, s in graded) / sum(k for k, _ in graded)}
+
+
+def length_control_items(items: list[dict], n: int, families: tuple[str, ...], seed: int = 0) -> list[dict]:
+    """The first ``n`` items of ``families``, each asking for a length ("Answer in at most 5 words.")
+    drawn around its reference answer's own length, carried in its ``length`` column."""
+    rng = random.Random(f"length-eval-{seed}")
+    out = []
+    for item in [it for it in items if it["family"] in families][:n]:
+        spec = length_instruction(item.get("response") or "", rng)
+        out.append({**item, "prompt": f"{item['prompt']} {length_text(spec)}", "length": spec})
+    return out
+
+
 def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_seen: list[str | None], mode: str,
               texts: list[str] | None = None) -> dict:
-    """Accuracy (with 95% CI), accuracy per family and difficulty, tokens, mode adherence, and for
-    no-think mode the leakage of deliberation into the answers."""
+    """Accuracy (with 95% CI), accuracy per family and difficulty, IFEval pass rates, tokens, mode
+    adherence, and for no-think mode the leakage of deliberation into the answers."""
     fam, diff = defaultdict(list), defaultdict(list)
     for item, s in zip(items, scores):
         fam[item["family"]].append(s)
@@ -71,13 +96,17 @@ def summarise(items: list[dict], scores: list[float], tokens: list[int], modes_s
         "adherence": None if mode == "raw" else statistics.fmean(float(m == mode) for m in modes_seen),
         "accuracy_by_family": {k: statistics.fmean(v) for k, v in sorted(fam.items())},
         "accuracy_by_difficulty": {k: statistics.fmean(v) for k, v in sorted(diff.items())},
+        "ifeval": ifeval_pass_rates(items, scores),
         "leakage": leakage(texts) if mode == "no_think" and texts is not None else None,
     }
 
 
 def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think"), max_new_tokens: int = 200,
-             batch_size: int = 64) -> tuple[dict, list[dict]]:
-    """Greedy-decode every item in every mode; return (summary per mode, per-item records)."""
+             batch_size: int = 64, length_items: int = 0, length_families: tuple[str, ...] = ("arithmetic",)
+             ) -> tuple[dict, list[dict]]:
+    """Greedy-decode every item in every mode; return (summary per mode, per-item records). With
+    ``length_items`` that many items of ``length_families`` are asked again with a length
+    instruction in each chat mode (length-control accuracy, records under mode ``<mode>/length``)."""
     summary, records = {}, []
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
@@ -102,10 +131,35 @@ def evaluate(model, tokenizer, items: list[dict], *, modes=("think", "no_think")
         seen = [turn_mode(t, variant) for t in texts]
         summary[mode] = summarise(items, scores, [o.tokens for o in outs], seen, mode, texts)
         records += [
-            {"id": it["id"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m,
+            {"id": it["id"], "family": it["family"], "mode": mode, "score": s, "tokens": o.tokens, "completion_mode": m,
              "text": o.text if mode == "raw" else t}
             for it, s, o, m, t in zip(items, scores, outs, seen, texts)
         ]
+        if length_items and mode != "raw":
+            summary[mode]["length_control"], length_records = _length_control(
+                model, tokenizer, length_control_items(items, length_items, length_families), mode, variant,
+                max_new_tokens, batch_size)
+            records += length_records
+    return summary, records
+
+
+def _length_control(model, tokenizer, items: list[dict], mode: str, variant: str, max_new_tokens: int,
+                    batch_size: int) -> tuple[dict, list[dict]]:
+    """Share of answers within their asked length (± 95% CI), by relation, and answer accuracy."""
+    prompts = chat_prompts(tokenizer, [conversation(it, mode if variant == "hybrid" else "think") for it in items])
+    outs = [g[0] for g in generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                   desc=f"length control {mode}")]
+    texts = [assistant_turn(p, o.text) for p, o in zip(prompts, outs)]
+    within = length_reward(prompts, texts, [it["length"] for it in items])
+    scores = score_items(items, texts)
+    by_relation = defaultdict(list)
+    for it, ok in zip(items, within):
+        by_relation[f"{it['length']['relation']} {it['length']['unit']}"].append(ok)
+    summary = {"n": len(items), "accuracy": statistics.fmean(within), "accuracy_ci95": ci95(within),
+               "by_relation": {k: statistics.fmean(v) for k, v in sorted(by_relation.items())},
+               "answer_accuracy": statistics.fmean(scores)}
+    records = [{"id": it["id"], "family": it["family"], "mode": f"{mode}/length", "length": it["length"], "score": ok, "answer_score": s,
+                "tokens": o.tokens, "text": t} for it, ok, s, o, t in zip(items, within, scores, outs, texts)]
     return summary, records
 
 
@@ -124,9 +178,21 @@ def evaluate_dir(model_dir: str | Path, items_path: str | Path, output: str | Pa
             f.write(json.dumps(r) + "\n")
     for mode, s in summary.items():
         adherence = "n/a" if s["adherence"] is None else f"{s['adherence']:.3f}"
+        extra = "".join([f" | IFEval prompt-level {s['ifeval']['prompt_level']:.3f}" if s["ifeval"] else "",
+                         f" | length control {s['length_control']['accuracy']:.3f}" if s.get("length_control") else ""])
         print(f"[eval] {model_dir.name} {mode:8s} acc {s['accuracy']:.3f} ±{s['accuracy_ci95']:.3f} (n={s['n']}) "
-              f"tokens {s['mean_tokens']:.1f} adherence {adherence}")
+              f"tokens {s['mean_tokens']:.1f} adherence {adherence}{extra}")
     return result
+
+
+def load_eval(directory: str | Path) -> tuple[dict, dict[tuple[str, str], float]]:
+    """A checkpoint's ``eval.json`` modes and its per-(item id, mode) scores from ``eval_items.jsonl``."""
+    directory = Path(directory)
+    if not (directory / "eval.json").is_file():
+        raise HandoffError(f"{directory}: no eval.json (evaluate it first: python -m hybridthink.evaluation --model {directory})")
+    modes = json.loads((directory / "eval.json").read_text())["modes"]
+    records = read_jsonl(directory / "eval_items.jsonl", ("id", "mode", "score"))
+    return modes, {(r["id"], r["mode"]): r["score"] for r in records}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,9 +205,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--modes", default="think,no_think",
                    help=f"comma-separated, of {', '.join(MODES)} (raw: the base model's pretraining format)")
+    p.add_argument("--length-items", type=int, default=60,
+                   help="items asked again with a length instruction in each chat mode (0: no length-control eval)")
+    p.add_argument("--length-families", default="arithmetic", help="comma-separated item families for length control")
     a = p.parse_args(argv)
     evaluate_dir(a.model, a.items or world_file(a.model), a.output, modes=tuple(a.modes.split(",")), max_new_tokens=a.max_new_tokens,
-                 batch_size=a.batch_size)
+                 batch_size=a.batch_size, length_items=a.length_items, length_families=tuple(a.length_families.split(",")))
 
 
 if __name__ == "__main__":

@@ -15,21 +15,11 @@ import json
 import statistics
 from pathlib import Path
 
-from .evaluation import ci95
+from .evaluation import ci95, load_eval
 from .handoff import HandoffError
-from .jsonl import read_jsonl
 from .modes import VARIANT_MODES
 
 STAGES = ("stage3_mode_fusion", "stage4_general_rl")
-
-
-def _eval(directory: Path) -> tuple[dict, dict[tuple[str, str], float]]:
-    """A checkpoint's eval.json modes and its per-(item, mode) scores."""
-    if not (directory / "eval.json").is_file():
-        raise HandoffError(f"{directory}: no eval.json (evaluate it first: python -m hybridthink.evaluation --model {directory})")
-    modes = json.loads((directory / "eval.json").read_text())["modes"]
-    records = read_jsonl(directory / "eval_items.jsonl", ("id", "mode", "score"))
-    return modes, {(r["id"], r["mode"]): r["score"] for r in records}
 
 
 def compare(hybrid_run: str | Path, variants_dir: str | Path) -> list[dict]:
@@ -37,9 +27,9 @@ def compare(hybrid_run: str | Path, variants_dir: str | Path) -> list[dict]:
     tokens and adherence."""
     rows = []
     for stage in STAGES:
-        hybrid_modes, hybrid_scores = _eval(Path(hybrid_run) / stage)
+        hybrid_modes, hybrid_scores = load_eval(Path(hybrid_run) / stage)
         for variant, mode in VARIANT_MODES.items():
-            modes, scores = _eval(Path(variants_dir) / variant / stage)
+            modes, scores = load_eval(Path(variants_dir) / variant / stage)
             h, v = hybrid_modes[mode], modes[mode]
             ids = sorted(i for i, m in scores if m == mode and (i, mode) in hybrid_scores)
             if not ids:

@@ -11,6 +11,9 @@ import json
 import statistics
 from pathlib import Path
 
+from .stage_gain import stage_gain
+from .stage_gain import to_markdown as gain_markdown
+
 STAGES = ("base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusion", "stage4_general_rl")
 KEYS = ("accuracy", "accuracy_ci95", "mean_tokens", "adherence", "n")
 
@@ -56,8 +59,9 @@ def _mode_control(modes: dict, stage_dir: Path) -> dict:
     return out
 
 
-def build_report(run_dir: str | Path) -> dict:
-    """Report rows for the base and each stage found in ``run_dir`` (missing ones are listed)."""
+def build_report(run_dir: str | Path, tax_margin: float = 0.05) -> dict:
+    """Report rows for the base and each stage found in ``run_dir`` (missing ones are listed), and
+    what stage 4 changed over stage 3 with the general-RL tax against ``tax_margin``."""
     run_dir = Path(run_dir)
     rows, missing = {}, []
     for stage in STAGES:
@@ -66,7 +70,8 @@ def build_report(run_dir: str | Path) -> dict:
             missing.append(stage)
             continue
         modes = json.loads(eval_path.read_text())["modes"]
-        row = {mode: {k: m[k] for k in KEYS} | {"accuracy_by_family": m["accuracy_by_family"]} for mode, m in modes.items()}
+        row = {mode: {k: m[k] for k in KEYS} | {k: m.get(k) for k in ("accuracy_by_family", "ifeval", "length_control")}
+               for mode, m in modes.items()}
         if "think" in modes and "no_think" in modes:
             row["mode_control"] = _mode_control(modes, run_dir / stage)
         tool_path = run_dir / stage / "tool_eval.json"
@@ -78,7 +83,8 @@ def build_report(run_dir: str | Path) -> dict:
         rows[stage] = row
     budget_path = run_dir / "budget" / "budget_curve.json"
     budget = json.loads(budget_path.read_text())["curves"] if budget_path.is_file() else None
-    return {"run_dir": str(run_dir), "stages": rows, "missing": missing, "budget_curves": budget}
+    return {"run_dir": str(run_dir), "stages": rows, "missing": missing, "budget_curves": budget,
+            "stage4_over_stage3": stage_gain(run_dir, margin=tax_margin)}
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -97,6 +103,24 @@ def _mode_control_lines(report: dict) -> list[str]:
             if "think_follow" in m else ("–", "–", "–")
         lines.append(f"| {stage} | {_fmt(m['think_adherence'])} | {_fmt(m['no_think_adherence'])} | "
                      f"{_fmt(m['no_think_leakage'])} | " + " | ".join(tf) + " |")
+    return lines
+
+
+def _following_lines(report: dict) -> list[str]:
+    """IFEval pass rates on the toy instruction items and length-control accuracy, per stage and mode."""
+    rows = [(stage, mode, m) for stage, row in report["stages"].items() for mode, m in row.items()
+            if mode in ("think", "no_think") and (m.get("ifeval") or m.get("length_control"))]
+    if not rows:
+        return []
+    lines = ["", "| stage | mode | IFEval prompt-level (±95% CI) | IFEval instruction-level | prompts | "
+                 "length control (±95% CI) | answer accuracy under a length limit | n |", "|---|---|---|---|---|---|---|---|"]
+    for stage, mode, m in rows:
+        i, lc = m.get("ifeval"), m.get("length_control")
+        ifeval = (f"{i['prompt_level']:.3f} ± {i['prompt_level_ci95']:.3f}", f"{i['instruction_level']:.3f}", str(i["n_prompts"])) \
+            if i else ("–",) * 3
+        length = (f"{lc['accuracy']:.3f} ± {lc['accuracy_ci95']:.3f}", f"{lc['answer_accuracy']:.3f}", str(lc["n"])) \
+            if lc else ("–",) * 3
+        lines.append(f"| {stage} | {mode} | " + " | ".join(ifeval + length) + " |")
     return lines
 
 
@@ -130,6 +154,7 @@ def to_markdown(report: dict) -> str:
                 + f" | {m['mean_tokens']:.1f} | {'–' if m['adherence'] is None else format(m['adherence'], '.3f')} | {m['n']} |"
             )
     lines += _mode_control_lines(report)
+    lines += _following_lines(report)
     tool_rows = [(stage, mode, m) for stage, row in report["stages"].items() for mode, m in row.get("tool_use", {}).items()]
     if tool_rows:
         lines += ["", "| stage | mode | tool-use success (±95% CI) | called a tool | failed a call | n |", "|---|---|---|---|---|---|"]
@@ -137,6 +162,8 @@ def to_markdown(report: dict) -> str:
                   f"{m['failed_a_call']:.3f} | {m['n']} |" for s, mode, m in tool_rows]
     if report.get("budget_curves"):
         lines += _budget_lines(report["budget_curves"])
+    if report.get("stage4_over_stage3"):
+        lines += gain_markdown(report["stage4_over_stage3"])
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]
@@ -157,8 +184,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Write report.json and report.md for a pipeline run directory.")
     p.add_argument("run_dir")
     p.add_argument("--wall-seconds", type=int, help="wall time of the run, recorded in the report")
+    p.add_argument("--tax-margin", type=float, default=0.05,
+                   help="the largest drop in think-mode math accuracy from stage 3 to stage 4 the run accepts")
     a = p.parse_args(argv)
-    report = build_report(a.run_dir)
+    report = build_report(a.run_dir, a.tax_margin)
     report["wall_seconds"] = a.wall_seconds
     Path(a.run_dir, "report.json").write_text(json.dumps(report, indent=2) + "\n")
     md = to_markdown(report)

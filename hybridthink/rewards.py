@@ -8,17 +8,19 @@ at the answer part after ``</think>``, so nothing written while thinking can ear
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
 
 from trl.rewards import get_soft_overlong_punishment
 
-from hybridthink.constraints import share_followed
 from hybridthink.ifeval import ifeval_reward
+from hybridthink.length_control import length_reward
 from hybridthink.math_grading import math_equal, parse_math
 from hybridthink.modes import EMPTY_THINK, THINK_CLOSE, THINK_OPEN, completion_mode, completion_text, split_thinking
 from hybridthink.sandbox import run_many
+from hybridthink.tools import TOOLS
 
 MAX_ANSWER_CHARS = 1000  # longer boxed answers score 0 instead of feeding sympy unbounded input
 CODE_TIMEOUT_S = 5.0
@@ -150,20 +152,31 @@ def mode_adherence_reward(prompts, completions, mode, **kwargs) -> list[float | 
     return rewards
 
 
-def instruction_reward(prompts, completions, constraints, **kwargs) -> list[float | None]:
-    """Share of the row's constraints (JSON string or list) that the answer part obeys.
+_TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 
-    Rows with constraints None get None; a completion whose think block never closes scores 0.
-    """
+
+def _well_formed_call(body: str) -> bool:
+    """Qwen3's call JSON ``{"name": ..., "arguments": {...}}`` naming a known tool with arguments it takes."""
+    try:
+        call = json.loads(body)
+    except json.JSONDecodeError:
+        return False
+    if not isinstance(call, dict) or call.get("name") not in TOOLS or not isinstance(call.get("arguments"), dict):
+        return False
+    params = inspect.signature(TOOLS[call["name"]]).parameters
+    return set(call["arguments"]) == set(params)
+
+
+def tool_call_reward(prompts, completions, **kwargs) -> list[float]:
+    """Share of the completion's ``<tool_call>`` openings that are closed, well-formed calls (valid
+    JSON, a known tool, exactly its arguments); 0 for a completion that calls nothing. Read from
+    the generated text, tool responses included (as ``graded_as_text`` gives it when tools are on)."""
     rewards = []
-    for completion, row in zip(completions, constraints, strict=True):
-        if row is None:
-            rewards.append(None)
-            continue
+    for completion in completions:
         text = completion_text(completion)
-        thinking, answer = split_thinking(text)
-        unclosed = thinking is not None and THINK_CLOSE not in text
-        rewards.append(0.0 if unclosed else share_followed(answer, row))
+        opened = text.count("<tool_call>")
+        good = sum(_well_formed_call(body) for body in _TOOL_CALL_RE.findall(text))
+        rewards.append(good / opened if opened else 0.0)
     return rewards
 
 
@@ -172,57 +185,19 @@ def overlong_reward(max_completion_len: int, soft_punish_cache: int) -> Callable
     return get_soft_overlong_punishment(max_completion_len, soft_punish_cache)
 
 
-_SENTENCE_END_RE = re.compile(r"[.!?]+(?:\s|$)")
-LENGTH_RELATIONS = ("at most", "at least")
-LENGTH_UNITS = ("words", "sentences")
-
-
-def count_length(text: str, unit: str) -> int:
-    """Words (whitespace-separated) or sentences (pieces ending in ., ! or ?; a last piece without
-    one counts too) in ``text``."""
-    if unit == "words":
-        return len(text.split())
-    if unit == "sentences":
-        pieces = [p for p in _SENTENCE_END_RE.split(text) if p.strip()]
-        return len(pieces)
-    raise ValueError(f"length unit must be one of {LENGTH_UNITS}, got {unit!r}")
-
-
-def length_reward(prompts, completions, length, **kwargs) -> list[float | None]:
-    """1.0 when the answer part obeys the row's length instruction (Qwen3's LengthCtrl): ``length``
-    is a dict (or JSON string) ``{"relation": "at most" | "at least", "n": N, "unit": "words" |
-    "sentences"}``. Rows with length None get None; an unclosed think block scores 0."""
-    rewards = []
-    for completion, spec in zip(completions, length, strict=True):
-        if spec is None:
-            rewards.append(None)
-            continue
-        spec = json.loads(spec) if isinstance(spec, str) else spec
-        if spec["relation"] not in LENGTH_RELATIONS:
-            raise ValueError(f"length relation must be one of {LENGTH_RELATIONS}, got {spec['relation']!r}")
-        text = completion_text(completion)
-        thinking, answer = split_thinking(text)
-        if thinking is not None and THINK_CLOSE not in text:
-            rewards.append(0.0)
-            continue
-        n = count_length(answer, spec["unit"])
-        rewards.append(float(n <= spec["n"] if spec["relation"] == "at most" else n >= spec["n"]))
-    return rewards
-
-
 REWARD_FUNCTIONS: dict[str, Callable] = {
     "math_accuracy": math_accuracy_reward,
     "code_execution": code_execution_reward,
     "think_format": think_format_reward,
     "mode_adherence": mode_adherence_reward,
-    "instruction": instruction_reward,
     "length": length_reward,
+    "tool_call": tool_call_reward,
     "ifeval": ifeval_reward,
 }
 
 
 # Rewards for the answer itself, which ``mode_gated`` can make depend on following the asked mode.
-ANSWER_REWARDS = ("math_accuracy", "code_execution", "instruction", "ifeval")
+ANSWER_REWARDS = ("math_accuracy", "code_execution", "ifeval")
 
 
 def mode_gated(func: Callable) -> Callable:

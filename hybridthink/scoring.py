@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .rewards import code_execution_reward, instruction_reward, math_accuracy_reward
+from .ifeval import ifeval_reward
+from .rewards import code_execution_reward, math_accuracy_reward
 
 GRADERS = {
     "arithmetic": (math_accuracy_reward, ("answer",)),
     "code": (code_execution_reward, ("tests",)),
-    "instruction": (instruction_reward, ("constraints",)),
+    "instruction": (ifeval_reward, ("instruction_id_list", "kwargs")),
 }
 
 
@@ -24,6 +25,6 @@ def score_items(items: list[dict], texts: list[str]) -> list[float]:
     for family, idx in by_family.items():
         fn, keys = GRADERS[family]
         kwargs = {k: [items[i][k] for i in idx] for k in keys}
-        for i, s in zip(idx, fn([None] * len(idx), [texts[i] for i in idx], **kwargs)):
+        for i, s in zip(idx, fn([items[i]["prompt"] for i in idx], [texts[i] for i in idx], **kwargs)):
             scores[i] = float(s or 0.0)
     return scores

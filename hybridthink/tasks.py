@@ -35,7 +35,6 @@ def check_tasks(tasks: dict, source: str) -> dict:
     """``tasks`` if it is a valid ``tasks`` section, else RecipeError naming the task and key."""
     if not isinstance(tasks, dict) or not tasks:
         raise RecipeError(f"{source}: 'tasks' must map task names to {{families, share, rewards}}, got {tasks!r}")
-    owner: dict[str, str] = {}
     for name, spec in tasks.items():
         where = f"{source}: 'tasks.{name}"
         if not isinstance(spec, dict):
@@ -53,10 +52,6 @@ def check_tasks(tasks: dict, source: str) -> dict:
         families, share, rewards = spec["families"], spec["share"], spec["rewards"]
         if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
             raise RecipeError(f"{where}.families' must be a non-empty list of item families, got {families!r}")
-        for family in families:
-            if family in owner:
-                raise RecipeError(f"{where}.families': family {family!r} is already drawn by task {owner[family]!r}")
-            owner[family] = name
         if not isinstance(share, Real) or isinstance(share, bool) or share < 0:
             raise RecipeError(f"{where}.share' must be a number >= 0, got {share!r}")
         if not isinstance(rewards, dict) or not rewards:
@@ -74,17 +69,20 @@ def check_tasks(tasks: dict, source: str) -> dict:
 
 def task_mix(items: list[dict], tasks: dict, n: int, seed: int) -> tuple[list[dict], dict]:
     """Up to ``n`` items, each tagged with its ``task``: a task takes its share of ``n`` (shares
-    are relative) from its families' items in order, and the tasks are shuffled together.
+    are relative) from its families' items in order, skipping items an earlier task took (tasks
+    may share a family, e.g. math and length control), and the tasks are shuffled together.
 
     Returns the items and counts: per task the prompts asked for and taken (fewer when its
     families run out), and the items of families no task draws from.
     """
     total = sum(spec["share"] for spec in tasks.values())
     routed = {family for spec in tasks.values() for family in spec["families"]}
-    chosen, counts = [], {}
+    chosen, counts, used = [], {}, set()
     for name, spec in tasks.items():
         want = round(n * spec["share"] / total)
-        taken = [{**item, "task": name} for item in items if item["family"] in spec["families"]][:want]
+        free = [i for i, item in enumerate(items) if item["family"] in spec["families"] and i not in used][:want]
+        used.update(free)
+        taken = [{**items[i], "task": name} for i in free]
         chosen += taken
         counts[name] = {"asked": want, "taken": len(taken)}
     counts["items_of_no_task"] = sum(item["family"] not in routed for item in items)

@@ -11,12 +11,13 @@ recipes="${1:-$ROOT/recipes/toy}"; run="${2:-$ROOT/runs/toy}"
 shift $(( $# < 2 ? $# : 2 ))
 start=$(date +%s)
 "$here/base.sh" "$recipes" "$run/base"
-"$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" --modes raw,think ${EVAL_ARGS:-}
+"$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" --modes raw,think --length-items 0 ${EVAL_ARGS:-}
 parent="$run/base"
 for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:stage4_general_rl; do
   n="${stage%%:*}"; name="${stage#*:}"
   "$here/stage$n.sh" "$recipes" "$parent" "$run/$name" "$@"
-  "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" ${EVAL_ARGS:-}
+  # length control (a stage-4 task) is measured from stage 3 on
+  "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" $([ "$n" -ge 3 ] || echo --length-items 0) ${EVAL_ARGS:-}
   if [ "$n" -ge 3 ]; then
     "$PYTHON" -m hybridthink.thinkfollow --model "$run/$name" --items "$run/base/world/eval.jsonl" ${THINKFOLLOW_ARGS:-}
     if [ -f "$run/base/world/tool_eval.jsonl" ]; then

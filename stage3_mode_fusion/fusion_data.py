@@ -196,7 +196,7 @@ def _group_counts(thinking: list[tuple[dict, str]], direct: list[dict],
     of 1 or 0): a group served in one mode only would teach the model to pick its mode from the
     group instead of the flag.
     """
-    size, ratio, keys = mix["size"], mix["thinking_ratio"], mix["balance_by"]
+    ratio, keys = mix["thinking_ratio"], mix["balance_by"]
     by_think = Counter(_group(item, keys) for item, _ in thinking)
     by_direct = Counter(_group(item, keys) for item in direct)
     everything = sorted(set(by_think) | set(by_direct))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridthink.handoff import manifest_sha256, read_manifest, resolve_from, validate_parent
+from hybridthink.handoff import manifest_sha256, resolve_from, validate_parent
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import RecipeError
 

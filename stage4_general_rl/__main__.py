@@ -33,7 +33,7 @@ DEFAULTS = {
 DEFAULT_TASKS = {
     "math": {"families": ["arithmetic"], "share": 1.0, "rewards": {"math_accuracy": 1.0, "mode_adherence": 1.0}},
     "code": {"families": ["code"], "share": 1.0, "rewards": {"code_execution": 1.0, "mode_adherence": 1.0}},
-    "instruction": {"families": ["instruction"], "share": 1.0, "rewards": {"instruction": 1.0, "mode_adherence": 1.0}},
+    "instruction": {"families": ["instruction"], "share": 1.0, "rewards": {"ifeval": 1.0, "mode_adherence": 1.0}},
 }
 TRAINER_DEFAULTS = GRPO_DEFAULTS
 ITEM_KEYS = ("id", "family", "prompt")

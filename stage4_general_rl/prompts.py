@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 from hybridthink.modes import NO_THINK_FLAG, THINK_FLAG, VARIANT_MODES, last_flag, resolve_mode, set_flag
-from hybridthink.rewards import LENGTH_RELATIONS, LENGTH_UNITS, count_length
+from hybridthink.length_control import length_instruction, length_text
 
 
 def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
@@ -18,24 +18,6 @@ def _earlier_turns(items: list[dict], rng: random.Random) -> list[dict]:
         turns += [{"role": "user", "content": f"{other['prompt']} {flag}" if flag else other["prompt"]},
                   {"role": "assistant", "content": other["response"]}]
     return turns
-
-
-def length_instruction(reference: str, rng: random.Random) -> dict:
-    """A length limit for an answer like ``reference`` (Qwen3's LengthCtrl): at most or at least N
-    words or sentences, N drawn around the reference's own length so that both can be met."""
-    relation, unit = rng.choice(LENGTH_RELATIONS), rng.choice(LENGTH_UNITS)
-    own = count_length(reference, unit)
-    if relation == "at most":
-        n = max(1, own - rng.randint(0, own // 2) if unit == "words" else rng.randint(1, 2))
-    else:
-        n = own + rng.randint(1, 5) if unit == "words" else rng.randint(2, 3)
-    return {"relation": relation, "n": n, "unit": unit}
-
-
-def length_text(length: dict) -> str:
-    """The instruction for a length limit: "Answer in at most 1 sentence." """
-    unit = length["unit"] if length["n"] != 1 else length["unit"].rstrip("s")
-    return f"Answer in {length['relation']} {length['n']} {unit}."
 
 
 def _flag_for(history: list[dict], no_think_share: float, think_flag_share: float, inherit_share: float,
@@ -90,7 +72,8 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "task": item.get("task"),
             "answer": item.get("answer"),
             "tests": item.get("tests"),
-            "constraints": item.get("constraints"),
+            "instruction_id_list": item.get("instruction_id_list"),
+            "kwargs": item.get("kwargs"),
             "reference": item.get("response"),  # for a judge reward
             "length": length,
         } for prompt in prompts]

@@ -112,6 +112,24 @@ def test_stage3_trains_on_tool_trajectories_and_tool_use_is_evaluated(smoke_run)
     assert "| stage4_general_rl | no_think | " in (run / "report.md").read_text().split("tool-use success")[1]
 
 
+def test_report_card_has_instruction_following_length_control_and_the_stage4_gain(smoke_run):
+    run, _ = smoke_run
+    report = json.loads((run / "report.json").read_text())
+    items = [json.loads(line) for line in (run / "base" / "world" / "eval.jsonl").open()]
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):
+        for mode in ("think", "no_think"):
+            row = report["stages"][stage][mode]
+            assert row["ifeval"]["n_prompts"] == sum(it["family"] == "instruction" for it in items) > 0
+            assert row["length_control"]["n"] == sum(it["family"] == "arithmetic" for it in items) > 0
+    gain = report["stage4_over_stage3"]
+    metrics = {(r["metric"], r["mode"]) for r in gain["rows"]}
+    assert {("IFEval prompt-level (toy instruction items)", "no_think"), ("length-control accuracy", "think"),
+            ("tool-use success", "think"), ("ThinkFollow", "dialogues")} <= metrics
+    assert gain["general_rl_tax"]["family"] == "arithmetic"
+    md = (run / "report.md").read_text()
+    assert "General-RL tax" in md and "| stage4_general_rl | no_think | " in md.split("IFEval prompt-level (±95% CI)")[1]
+
+
 def test_stage3_pairs_its_non_thinking_rows_with_the_queries_it_sampled(smoke_run):
     run, _ = smoke_run
     metrics = json.loads((run / "stage3_mode_fusion" / "handoff.json").read_text())["metrics"]

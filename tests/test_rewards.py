@@ -9,19 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hybridthink import math_grading
+from hybridthink.length_control import count_length, length_reward
 from hybridthink.rewards import (
     REWARD_FUNCTIONS,
     boxed_answers,
     code_execution_reward,
     get_reward_functions,
-    count_length,
-    instruction_reward,
-    length_reward,
     math_accuracy_reward,
     mode_adherence_reward,
     mode_gated,
     overlong_reward,
     think_format_reward,
+    tool_call_reward,
 )
 
 TRL_EXTRAS = {"trainer_state": None, "log_extra": None, "log_metric": None, "completion_ids": None, "other": []}
@@ -174,21 +173,20 @@ def test_mode_adherence():
         mode_adherence_reward(["q"], [full], mode=["fast"])
 
 
-# --- instruction -----------------------------------------------------------------------------
-
-SHOUT = [{"type": "uppercase", "word": "hello"}, {"type": "repeat_word", "word": "HELLO", "n": 2}]
+# --- tool calls ------------------------------------------------------------------------------
 
 
-def test_instruction_share_from_json_or_list_and_only_the_answer_counts():
-    completions = [think("hello hello", "HELLO"), think("HELLO", "HELLO HELLO"), "HELLO"]
-    rows = [json.dumps(SHOUT), SHOUT, None]
-    assert instruction_reward(["q"] * 3, completions, constraints=rows, **TRL_EXTRAS) == [0.5, 0.5, None]
-
-
-def test_instruction_unclosed_think_scores_zero():
-    vacuous = [{"type": "repeat_word", "word": "x", "n": 0}]  # an empty answer obeys it
-    assert instruction_reward(["q"], ["<think>still thinking"], constraints=[vacuous]) == [0.0]
-    assert instruction_reward(["q"], ["<think>\n\n</think>\n\n"], constraints=[vacuous]) == [1.0]
+def test_tool_call_reward_counts_closed_well_formed_calls_of_known_tools():
+    call = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "58 * 86"}}\n</tool_call>'
+    texts = [
+        f"<think>\nI need the calculator.\n</think>\n\n{call}<tool_response>\n4988\n</tool_response>The answer is 4988.",
+        call + '\n<tool_call>\n{"name": "calculator", "arguments": "calcul',  # the second never closes
+        '<tool_call>\n{"name": "abacus", "arguments": {"expression": "1"}}\n</tool_call>',
+        '<tool_call>\n{"name": "python", "arguments": {"expression": "1"}}\n</tool_call>',  # python takes code
+        '<tool_call>\n{"name": "calculator", "arguments": {"expression": "1"}\n</tool_call>',  # bad JSON
+        "The answer is \\boxed{4988}.",
+    ]
+    assert tool_call_reward(None, texts) == [1.0, 0.5, 0.0, 0.0, 0.0, 0.0]
 
 
 # --- overlong and registry -------------------------------------------------------------------
@@ -201,8 +199,8 @@ def test_overlong_reward_is_dapo_soft_punishment():
 
 
 def test_registry_names_and_lookup():
-    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "instruction", "length",
-                                     "ifeval"}
+    assert set(REWARD_FUNCTIONS) == {"math_accuracy", "code_execution", "think_format", "mode_adherence", "length",
+                                     "ifeval", "tool_call"}
     assert all(f.__name__.endswith("_reward") for f in REWARD_FUNCTIONS.values())
     assert get_reward_functions(["think_format", "math_accuracy"]) == [think_format_reward, math_accuracy_reward]
     with pytest.raises(ValueError, match=r"'nope'.*known: \['code_execution'"):

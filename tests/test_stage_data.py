@@ -78,7 +78,7 @@ def test_unsolved_queries_take_their_reference_reasoning():
 def test_paired_mix_asks_every_non_thinking_query_in_thinking_mode_too():
     """Unpaired, the queries without a thinking sample reach the mix in non-thinking mode only (the
     question then tells the mode); paired, every non-thinking query also has a thinking row."""
-    solved = [it for it in WORLD["stage1"] if it["family"] != "instruction" or "dashes" not in it["prompt"]]
+    solved = [it for it in WORLD["stage1"] if it["family"] != "instruction" or "bullet points" not in it["prompt"]]
     thinking = [(it, think_text(it)) for it in solved]
     mix = {**MIX, "multi_turn_share": 0.0, "hard_switch_share": 0.0}
 
@@ -87,7 +87,7 @@ def test_paired_mix_asks_every_non_thinking_query_in_thinking_mode_too():
 
     unpaired_rows, counts = fusion_rows(thinking, WORLD["stage1"], mix, seed=0)
     assert counts["unpaired_non_thinking_dropped"] == 0
-    assert any("dashes" in q for q in queries(unpaired_rows, "no_think")), "the world must have dash items for this test"
+    assert any("bullet points" in q for q in queries(unpaired_rows, "no_think")), "the world must have bullet items for this test"
     rows, counts = fusion_rows(thinking, WORLD["stage1"], {**mix, "paired": True}, seed=0)
     assert counts["unpaired_non_thinking_dropped"] == len(WORLD["stage1"]) - len(solved) > 0
     assert queries(rows, "no_think") <= {it["prompt"] for it in solved}
@@ -283,7 +283,7 @@ def test_stage4_rows_carry_mode_and_reward_columns():
     assert len(rows) == 60 and sum(counts.values()) == 60
     for row in rows:
         assert resolve_mode(row["prompt"]) == row["mode"]
-        graded = [row["answer"], row["tests"], row["constraints"]]
+        graded = [row["answer"], row["tests"], row["instruction_id_list"]]
         assert sum(v is not None for v in graded) == 1
 
 

@@ -52,6 +52,14 @@ def test_task_mix_takes_each_task_share_and_counts_what_it_leaves():
     assert counts["math"] == {"asked": 20, "taken": 10}, "a task whose families run out says so"
 
 
+def test_tasks_sharing_a_family_never_share_an_item():
+    items = [{"id": f"a{i}", "family": "arithmetic"} for i in range(10)]
+    tasks = {"math": {**TASKS["math"], "share": 1.0}, "length": {"families": ["arithmetic"], "share": 1.0, "rewards": {"length": 1.0}}}
+    mixed, counts = task_mix(items, check_tasks(tasks, "r.yaml"), 8, seed=0)
+    assert counts["math"] == counts["length"] == {"asked": 4, "taken": 4}
+    assert len({it["id"] for it in mixed}) == 8
+
+
 @pytest.mark.parametrize("tasks,message", [
     ({}, "'tasks' must map"),
     ({"math": {"families": ["arithmetic"], "share": 1.0}}, r"tasks.math'.*missing key\(s\) \['rewards'\]"),
@@ -59,7 +67,6 @@ def test_task_mix_takes_each_task_share_and_counts_what_it_leaves():
     ({"math": {**TASKS["math"], "rewards": {"nope": 1.0}}}, r"tasks.math.rewards': unknown reward 'nope'"),
     ({"math": {**TASKS["math"], "rewards": {"math_accuracy": "high"}}}, r"tasks.math.rewards.math_accuracy' must be a number"),
     ({"math": {**TASKS["math"], "share": -1}}, r"tasks.math.share' must be a number >= 0"),
-    ({"math": TASKS["math"], "more": {**TASKS["code"], "families": ["arithmetic"]}}, "already drawn by task 'math'"),
     ({"math": {**TASKS["math"], "share": 0}}, "every share is 0"),
 ])
 def test_bad_tasks_sections_are_named(tasks, message):

@@ -1,12 +1,15 @@
 """The toy world: seeded, disjoint splits, gold answers that pass their own graders, and teacher
 defects that the stage-1 filters catch."""
 
+import json
 import random
 
 import pytest
 
 from hybridthink.jsonl import DataError, read_jsonl, write_jsonl
+from hybridthink.modes import join_thinking
 from hybridthink.scoring import score_items
+from hybridthink.toy import instructions
 from hybridthink.toy.world import FAMILIES, SPLITS, generate_items, generate_world, teacher_responses
 from stage1_cold_start.filters import filter_responses, max_line_repeats, think_text
 
@@ -46,7 +49,7 @@ def test_gold_answers_pass_their_graders_in_both_modes(world):
     assert score_items(items, thinking) == [1.0] * len(items)
     assert score_items(items, non_thinking) == [1.0] * len(items)
     # The answer must be after </think>: the gold placed only inside the thinking earns nothing.
-    hidden = [f"<think>\n{it['response']}\n</think>\n\nI am not sure." for it in items]
+    hidden = [f"<think>\n{it['response']}\n</think>\n\nI am not sure, sorry." for it in items]
     assert score_items(items, hidden) == [0.0] * len(items)
 
 
@@ -98,3 +101,19 @@ def test_malformed_jsonl_names_file_and_line(tmp_path):
     path.write_text('{"id": "a", "prompt": "x"}\n{not json\n')
     with pytest.raises(DataError, match=r"items\.jsonl:2: not valid JSON"):
         read_jsonl(path, ["id"])
+
+
+def test_instruction_items_are_graded_by_ifeval_and_their_slips_fail_it():
+    """Every reference answer follows all of its IFEval instructions; the teacher's slip (the last
+    instruction forgotten) breaks one; the prompt holds IFEval's own text of each instruction."""
+    items = generate_items("instruction", 400, seed=2, difficulties=[1, 2, 3], exclude=set())
+    assert {n for it in items for n in it["instruction_id_list"]} == set(instructions.KINDS)
+    assert {len(it["instruction_id_list"]) for it in items} == {1, 2}
+    rng = random.Random(0)
+    wrong = [join_thinking(*instructions.corrupt(it, rng)) for it in items]
+    assert score_items(items, [join_thinking(it["thinking"], it["response"]) for it in items]) == [1.0] * len(items)
+    assert all(s < 1.0 for s in score_items(items, wrong))
+    for it in items:
+        for instruction_id, kwargs in zip(it["instruction_id_list"], json.loads(it["kwargs"])):
+            assert instructions.description(instruction_id, kwargs) in it["prompt"]
+        assert instructions.subject_of(it["prompt"]) in instructions.SUBJECTS

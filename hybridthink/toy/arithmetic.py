@@ -40,7 +40,8 @@ def make_item(rng: random.Random, difficulty: int) -> dict:
         "response": f"The answer is \\boxed{{{total}}}.",
         "answer": str(total),
         "tests": None,
-        "constraints": None,
+        "instruction_id_list": None,
+        "kwargs": None,
     }
 
 

@@ -36,6 +36,7 @@ DEFAULTS = {
         "sizes": {"pretrain": 4000, "stage1": 300, "stage2": 200, "stage3": 200, "stage4": 200, "eval": 80},
         "worked_share": 0.7,
         "tool_sizes": {},  # tool-task items per split, e.g. {pretrain: 400, stage3: 200, eval: 40}: world/tool_<split>.jsonl
+        "tool_difficulties": None,  # difficulties of the tool items (default: world.difficulties)
     },
     "tokenizer": {"vocab_size": 700, "flag_tokens": True},
     "model": {
@@ -105,7 +106,7 @@ def write_world(recipe: dict, world_dir: Path) -> dict:
         if split not in (*SPLITS, "pretrain"):
             raise ValueError(f"unknown split {split!r} in world.tool_sizes; known: {['pretrain', *SPLITS]}")
         taken = {it["prompt"] for rows in splits.values() for it in rows}
-        splits[f"tool_{split}"] = make_items(n, w["seed"] * 100 + i, w["difficulties"], exclude=taken)
+        splits[f"tool_{split}"] = make_items(n, w["seed"] * 100 + i, w["tool_difficulties"] or w["difficulties"], exclude=taken)
     data = {}
     for split in ("pretrain", *SPLITS, *(s for s in splits if s.startswith("tool_"))):
         path = world_dir / f"{split}.jsonl"

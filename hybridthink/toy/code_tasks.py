@@ -43,7 +43,8 @@ def make_item(rng: random.Random, difficulty: int) -> dict:
         "response": f"```python\n{code}\n```",
         "answer": None,
         "tests": tests,
-        "constraints": None,
+        "instruction_id_list": None,
+        "kwargs": None,
     }
 
 

@@ -1,0 +1,52 @@
+"""The report's stage-4-over-stage-3 table: paired differences over the same items and the
+general-RL tax against its margin."""
+
+import json
+
+import pytest
+
+from hybridthink.report import build_report, to_markdown
+from hybridthink.stage_gain import stage_gain
+
+
+def _write(stage_dir, eval_records, tool_records, follow_records):
+    stage_dir.mkdir(parents=True)
+    (stage_dir / "eval_items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in eval_records))
+    (stage_dir / "tool_eval.json").write_text(json.dumps({"records": tool_records}))
+    (stage_dir / "thinkfollow.json").write_text(json.dumps({"records": follow_records}))
+
+
+def _run(tmp_path, math_after):
+    def records(math, ifeval, length, tools, followed):
+        ev = [{"id": f"m{i}", "family": "arithmetic", "mode": "think", "score": s} for i, s in enumerate(math)]
+        ev += [{"id": f"i{i}", "family": "instruction", "mode": m, "score": s} for i, s in enumerate(ifeval) for m in ("think", "no_think")]
+        ev += [{"id": f"m{i}", "family": "arithmetic", "mode": "no_think/length", "score": s} for i, s in enumerate(length)]
+        tool = [{"id": f"t{i}", "mode": "think", "score": s} for i, s in enumerate(tools)]
+        follow = [{"dialogue": i // 3, "turn": i % 3 + 1, "followed": f} for i, f in enumerate(followed)]
+        return ev, tool, follow
+    _write(tmp_path / "stage3_mode_fusion", *records([1, 1, 0, 0], [0.5, 1.0, 0.0], [0, 1, 0], [0, 0], [True, False, True]))
+    _write(tmp_path / "stage4_general_rl", *records(math_after, [1.0, 1.0, 0.5], [1, 1, 1], [1, 0], [True, True, True]))
+    return tmp_path
+
+
+def test_stage_gain_pairs_each_metric_over_shared_items(tmp_path):
+    gain = stage_gain(_run(tmp_path, [1, 0, 0, 0]), margin=0.2)
+    rows = {(r["metric"], r["mode"]): r for r in gain["rows"]}
+    ifeval = rows[("IFEval prompt-level (toy instruction items)", "think")]
+    assert (ifeval["before"], ifeval["after"], ifeval["n"]) == (pytest.approx(1 / 3), pytest.approx(2 / 3), 3)
+    assert rows[("length-control accuracy", "no_think")]["change"] == pytest.approx(2 / 3)
+    assert rows[("tool-use success", "think")]["change"] == 0.5
+    assert rows[("ThinkFollow", "dialogues")]["change"] == pytest.approx(1 / 3)
+    assert ("length-control accuracy", "think") not in rows, "no records, no row"
+    tax = gain["general_rl_tax"]
+    assert tax["tax"] == 0.25 and tax["n"] == 4 and not tax["within_margin"]
+    assert stage_gain(_run(tmp_path / "b", [1, 1, 0, 1]), margin=0.2)["general_rl_tax"]["within_margin"]
+
+
+def test_report_card_shows_the_gain_table_and_the_tax(tmp_path):
+    run = _run(tmp_path, [1, 0, 0, 0])
+    md = to_markdown(build_report(run, tax_margin=0.2))
+    assert "| tool-use success | think | 0.000 | 0.500 | +0.500 ±" in md
+    assert "General-RL tax (think-mode arithmetic accuracy, stage 3 − stage 4): +0.250 ±" in md
+    assert "beyond the stated margin of 0.20" in md
+    assert stage_gain(tmp_path / "missing") is None
