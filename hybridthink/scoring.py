@@ -14,6 +14,12 @@ GRADERS = {
 }
 
 
+def verifiable(item: dict) -> bool:
+    """Whether an item has a grader: a known family whose grading columns it fills."""
+    grader = GRADERS.get(item.get("family"))
+    return grader is not None and all(item.get(k) is not None for k in grader[1])
+
+
 def score_items(items: list[dict], texts: list[str]) -> list[float]:
     """Correctness in [0, 1] of each completion text for its item (None from a grader counts 0)."""
     by_family: dict[str, list[int]] = defaultdict(list)

@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
+from hybridthink.decontamination import benchmark_questions, overlapping
 from hybridthink.jsonl import read_jsonl
 from hybridthink.recipe import OPEN
+from hybridthink.scoring import verifiable
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 from hybridthink.toy.world import teacher_responses
 
 from .dialogues import with_earlier_exchanges
-from .filters import filter_responses, solved_without_cot, think_text
+from .filters import RESPONSE_FILTERS, balanced, filter_responses, solved_without_cot, think_text
 
 STAGE = "stage1_cold_start"
 DEFAULTS = {
-    "data": {"split": "stage1", "max_samples": 600, "multi_turn_share": 0.3, "multi_turn_max_earlier": 2, "seed": 0},
-    "query_filter": {"drop_solved_without_cot": True, "max_new_tokens": 96, "batch_size": 64},
+    "data": {"split": "stage1", "max_samples": 600, "multi_turn_share": 0.3, "multi_turn_max_earlier": 2, "seed": 0,
+             "leaked_eval_items": 0},
+    "query_filter": {"drop_unverifiable": True, "drop_eval_overlap": True, "overlap_n": 13, "overlap_min_share": 0.8,
+                     "boilerplate_share": 0.05,
+                     "benchmarks": "../shared/benchmarks", "drop_solved_without_cot": True, "max_new_tokens": 96,
+                     "batch_size": 64, "balance_families": True},
     "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15}, "shortcut_share": 0.5,
                 "seed": 0},
-    "response_filter": {"max_line_repeats": 2},
+    "response_filter": {"max_line_repeats": 2, **{name: True for name in RESPONSE_FILTERS}},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -38,24 +45,59 @@ TRAINER_DEFAULTS = {
 ITEM_KEYS = ("id", "family", "prompt", "thinking", "response")
 
 
+def eval_texts(ctx, benchmarks: str, stats: dict) -> list[str]:
+    """The prompts a query must not overlap: the world's held-out items and the benchmark questions
+    in ``benchmarks`` (a folder, relative to the working directory; skipped, and said so, when absent)."""
+    texts = [it["prompt"] for it in read_jsonl(ctx.world / "eval.jsonl", ("prompt",))]
+    if Path(benchmarks).is_dir():
+        questions = benchmark_questions(benchmarks)
+        stats["eval_overlap_index"] = {"heldout_items": len(texts), "benchmark_questions": len(questions)}
+        return texts + questions
+    stats["eval_overlap_index"] = {"heldout_items": len(texts), "benchmark_questions": f"no folder {benchmarks}"}
+    return texts
+
+
+def query_filters(ctx, model, tokenizer, items: list[dict], stats: dict) -> list[dict]:
+    """The queries left after the recipe's query filters (verifiability, evaluation overlap, solved
+    without CoT), each counting in ``stats`` what it removed."""
+    q = ctx.recipe["query_filter"]
+    if q["drop_unverifiable"]:
+        ok = [verifiable(it) for it in items]
+        stats["removed_unverifiable"] = ok.count(False)
+        items = [it for it, keep in zip(items, ok) if keep]
+    if q["drop_eval_overlap"]:
+        leaked = overlapping([it["prompt"] for it in items], eval_texts(ctx, q["benchmarks"], stats), q["overlap_n"],
+                             q["boilerplate_share"], q["overlap_min_share"])
+        stats["removed_eval_overlap"] = sum(leaked)
+        stats["removed_eval_overlap_by_family"] = dict(Counter(it["family"] for it, x in zip(items, leaked) if x))
+        items = [it for it, x in zip(items, leaked) if not x]
+    if q["drop_solved_without_cot"]:
+        solved = solved_without_cot(model, tokenizer, items, q["max_new_tokens"], q["batch_size"])
+        stats["removed_solved_without_cot"] = sum(solved)
+        stats["removed_solved_without_cot_by_family"] = dict(Counter(it["family"] for it, s in zip(items, solved) if s))
+        items = [it for it, s in zip(items, solved) if not s]
+    return items
+
+
 def build_sft_rows(ctx, model, tokenizer) -> tuple[list[dict], dict]:
     """Curate thinking-mode SFT conversations from the world's stage-1 split; return rows and filter counts."""
     r = ctx.recipe
     items = read_jsonl(ctx.world / f"{r['data']['split']}.jsonl", ITEM_KEYS)
-    stats = {"queries": len(items)}
-    if r["query_filter"]["drop_solved_without_cot"]:
-        solved = solved_without_cot(model, tokenizer, items, r["query_filter"]["max_new_tokens"], r["query_filter"]["batch_size"])
-        stats["removed_solved_without_cot"] = sum(solved)
-        stats["removed_solved_without_cot_by_family"] = dict(Counter(it["family"] for it, s in zip(items, solved) if s))
-        items = [it for it, s in zip(items, solved) if not s]
+    if r["data"]["leaked_eval_items"]:  # a contaminated source: held-out items in this stage's pool only
+        held_out = read_jsonl(ctx.world / "eval.jsonl", ITEM_KEYS)[: r["data"]["leaked_eval_items"]]
+        items += [{**it, "id": f"leaked-{it['id']}"} for it in held_out]
+    stats = {"queries": len(items), "leaked_eval_items": r["data"]["leaked_eval_items"]}
+    items = query_filters(ctx, model, tokenizer, items, stats)
     rng = random.Random(r["teacher"]["seed"])
     t = r["teacher"]
     candidates = [teacher_responses(it, t["responses_per_query"], t["noise"], rng, t["shortcut_share"]) for it in items]
     stats["teacher_responses"] = sum(len(c) for c in candidates)
     stats["teacher_defects_injected"] = dict(Counter(c["defect"] for cs in candidates for c in cs if c["defect"]))
-    kept, removed = filter_responses(items, candidates, r["response_filter"]["max_line_repeats"])
+    f = r["response_filter"]
+    kept, removed = filter_responses(items, candidates, f["max_line_repeats"], tuple(n for n in RESPONSE_FILTERS if f[n]))
     stats["removed_by_response_filter"] = removed
-    kept = kept[: r["data"]["max_samples"]]
+    n = r["data"]["max_samples"]
+    kept = balanced(kept, n) if r["query_filter"]["balance_families"] else kept[:n]
     stats["sft_samples"] = len(kept)
     stats["sft_samples_by_family"] = dict(Counter(it["family"] for it, _ in kept))
     stats["sft_samples_by_style"] = dict(Counter(c["style"] for _, c in kept))

@@ -55,6 +55,10 @@ def test_manifest_chain_links_every_stage(smoke_run):
     curation = stage1["metrics"]["curation"]
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
     assert 0 < curation["sft_dialogues"] < curation["sft_samples"], "stage 1 turns a share of its rows into dialogues"
+    assert curation["leaked_eval_items"] == 2 and curation["removed_eval_overlap"] >= 2, "the leaked held-out items go"
+    assert curation["removed_unverifiable"] == 0 and curation["eval_overlap_index"]["benchmark_questions"] > 1000
+    sft = [json.loads(line) for line in (run / "stage1_cold_start" / "data" / "sft.jsonl").open()]
+    assert not any(r["id"].startswith("leaked-") for r in sft)
 
 
 def test_grpo_stages_log_a_curve_per_reward_and_task(smoke_run):

@@ -105,11 +105,19 @@ def _repeat_a_line(thinking: str, rng: random.Random, times: int = 6) -> str:
     return "\n".join(lines[: i + 1] + [lines[i]] * times + lines[i + 1 :])
 
 
+GUESS = "\nI am not sure how to work this out, so I will guess."
+FOREIGN_LINES = ("让我再检查一下。", "Давайте проверим ещё раз.")  # scripts other than the prompt's Latin
+
+
 def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.Random,
                       shortcut_share: float = 0.0) -> list[dict]:
     """``n`` long-CoT candidates for an item, with realistic defects at the rates in ``noise``.
 
-    Defects: ``wrong_answer`` (a consistent slip), ``repetition`` (a line repeated many times).
+    Defects: ``wrong_answer`` (a consistent slip), ``repetition`` (a line repeated many times),
+    ``guesswork`` (the reasoning gives up and guesses; the answer happens to be right),
+    ``inconsistent`` (the reasoning ends on a draft answer that the final answer contradicts;
+    items with a math answer or code tests) and ``language_mixing`` (a line of the reasoning in
+    another language).
     Style: with probability ``shortcut_share`` (families that have one) the teacher states the
     result at a glance instead of working it out step by step — right for the teacher, a guess
     for a small student that copies it. Each candidate records its defect and style, so tests can
@@ -128,6 +136,13 @@ def teacher_responses(item: dict, n: int, noise: dict[str, float], rng: random.R
         if rng.random() < noise.get("repetition", 0.0):
             thinking = _repeat_a_line(thinking, rng)
             defect = defect or "repetition"
+        if not defect and rng.random() < noise.get("guesswork", 0.0):
+            thinking, defect = thinking.split("\n")[0] + GUESS, "guesswork"
+        if not defect and (item.get("answer") or item.get("tests")) and rng.random() < noise.get("inconsistent", 0.0):
+            thinking, defect = f"{thinking}\nDraft answer: {module.corrupt(item, rng)[1]}", "inconsistent"
+        if not defect and rng.random() < noise.get("language_mixing", 0.0):
+            lines = thinking.split("\n")
+            thinking, defect = "\n".join(lines[:1] + [rng.choice(FOREIGN_LINES)] + lines[1:]), "language_mixing"
         out.append({"thinking": thinking, "response": response, "defect": defect, "style": style})
     return out
 
