@@ -2,7 +2,7 @@
 real benchmarks), for dropping training queries that would leak an evaluation item.
 
 Hand-written (a dozen lines of set arithmetic; the maintained decontamination tools work on
-hub datasets, not on in-memory rows). Two rules keep it useful on templated data:
+hub datasets, not on in-memory rows). Three rules keep it useful on templated data:
 
 * a text shorter than ``n`` words is one n-gram of its own words (short prompts match only whole);
 * n-grams shared by more than ``boilerplate_share`` of the training queries are template text

@@ -59,6 +59,11 @@ def instruction_types() -> list[str]:
     return list(_checkers())
 
 
+def description(instruction_id: str, kwargs: dict) -> str:
+    """IFEval's own text for an instruction with its kwargs (what a prompt says to ask for it)."""
+    return _checkers()[instruction_id](instruction_id).build_description(**kwargs)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One instruction's outcome: strict (the response as is) and loose (IFEval's relaxed variants)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import random
 
+from ..ifeval import description
+
 # Each subject with two facts; the plain answer joins them with a comma, so "no commas" changes it.
 SUBJECTS = {
     "the sun": ("The sun is a hot star", "it gives us light"),
@@ -72,13 +74,6 @@ CONFLICTS = [
     *({"detectable_format:json_format", k} for k in ("startend:end_checker", "detectable_content:postscript",
                                                       "detectable_format:title", "detectable_format:number_bullet_lists")),
 ]
-
-
-def description(instruction_id: str, kwargs: dict) -> str:
-    """IFEval's own text for an instruction with its kwargs."""
-    from ..ifeval import _checkers
-
-    return _checkers()[instruction_id](instruction_id).build_description(**kwargs)
 
 
 def respond(subject: str, ids: list[str], kwargs: list[dict]) -> str:
