@@ -6,7 +6,9 @@
 #   e.g. scripts/split_variants.sh recipes/toy runs/toy      (after make demo)
 # Overrides after OUT_DIR go to stages 3 and 4 of both variants. Stage 4 reads RECIPE_DIR/variants/stage4.yaml
 # where there is one (e.g. a recipe whose stage 4 has tool tasks, which the variants do not take), else
-# RECIPE_DIR/stage4.yaml. Finished stages are skipped.
+# RECIPE_DIR/stage4.yaml. Finished stages are skipped. Stage 3 of each variant reuses the hybrid stage 3's
+# rejection-sampled thinking samples (same parent, same sampling settings), so the variants and the hybrid
+# differ only in their mix; pass --set rejection_sampling.reuse=null to sample again.
 set -euo pipefail
 here="$(dirname "$0")"
 source "$here/_launch.sh"
@@ -19,12 +21,15 @@ for stage in stage2_reasoning_rl stage3_mode_fusion stage4_general_rl; do
     exit 2
   fi
 done
+samples="$run/stage3_mode_fusion"
+[ -f "$samples/data/rejection_sampled.jsonl" ] || samples=""
 for variant in instruct thinking; do
   parent="$run/stage2_reasoning_rl"
   for stage in 3:stage3_mode_fusion 4:stage4_general_rl; do
     n="${stage%%:*}"; name="${stage#*:}"
     if [ "$n" = 3 ]; then
-      "$here/stage3.sh" "$recipes" "$parent" "$out/$variant/$name" --mix "$recipes/variants/$variant.yaml" "$@"
+      "$here/stage3.sh" "$recipes" "$parent" "$out/$variant/$name" --mix "$recipes/variants/$variant.yaml" \
+        ${samples:+--set "rejection_sampling.reuse=$samples"} "$@"
     else
       "$here/stage4.sh" "$([ -f "$recipes/variants/stage4.yaml" ] && echo "$recipes/variants" || echo "$recipes")" \
         "$parent" "$out/$variant/$name" "$@"

@@ -322,6 +322,8 @@ def test_split_variants_keep_one_mode_without_flags_and_are_compared_with_the_hy
         s3, s4 = tmp_path / variant / "stage3_mode_fusion", tmp_path / variant / "stage4_general_rl"
         fusion = [json.loads(line) for line in (s3 / "data" / "fusion.jsonl").open()]
         assert {r["kind"] for r in fusion} == {mode}
+        reused = json.loads((s3 / "handoff.json").read_text())["metrics"]["rejection_sampling"]["reused_from"]
+        assert reused == str(run / "stage3_mode_fusion"), "the variants reuse the hybrid's samples"
         prompts = [json.loads(line) for line in (s4 / "data" / "prompts.jsonl").open()]
         assert {r["mode"] for r in prompts} == {mode}
         turns = [m for r in fusion for m in r["messages"] if m["role"] != "assistant"] + [m for r in prompts for m in r["prompt"]]
