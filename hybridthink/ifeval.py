@@ -18,6 +18,7 @@ list as a JSON string.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from functools import cache
 
@@ -62,6 +63,41 @@ def instruction_types() -> list[str]:
 def description(instruction_id: str, kwargs: dict) -> str:
     """IFEval's own text for an instruction with its kwargs (what a prompt says to ask for it)."""
     return _checkers()[instruction_id](instruction_id).build_description(**kwargs)
+
+
+def random_instructions(prompt: str, n: int, rng: random.Random) -> tuple[list[str], list[dict], list[str]]:
+    """``n`` IFEval instructions that do not conflict (IFEval's own conflict table), with kwargs and
+    text drawn by IFEval's own generators from ``rng``: the columns of a verifiable
+    instruction-following item built on ``prompt`` (the construction of Tulu 3's IFEval-style
+    training prompts). Returns (instruction ids, kwargs, the text of each instruction)."""
+    from if_verifiable.ifeval.instructions_registry import INSTRUCTION_CONFLICTS
+
+    checkers = _checkers()
+    ids: list[str] = []
+    for candidate in rng.sample(sorted(checkers), len(checkers)):
+        if len(ids) == n:
+            break
+        if not any(candidate in INSTRUCTION_CONFLICTS.get(i, ()) or i in INSTRUCTION_CONFLICTS.get(candidate, ())
+                   for i in ids):
+            ids.append(candidate)
+    state = random.getstate()
+    random.seed(rng.random())  # IFEval's generators draw from the global random module
+    try:
+        kwargs, texts = [], []
+        for instruction_id in ids:
+            fixed = {"prompt_to_repeat": prompt} if instruction_id == "combination:repeat_prompt" else {}
+            while True:
+                checker = checkers[instruction_id](instruction_id)
+                text = checker.build_description(**fixed)
+                args = checker.get_instruction_args() or {}
+                # IFEval's generator may ask for paragraph n+1 of n, which its checker then redraws at random
+                if args.get("nth_paragraph", 0) <= args.get("num_paragraphs", 0) or "nth_paragraph" not in args:
+                    break
+            kwargs.append(args)
+            texts.append(text)
+    finally:
+        random.setstate(state)
+    return ids, kwargs, texts
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Grade toy-world items: each family's grader is the same function its RL reward uses."""
+"""Grade items: each family's grader is the same function its RL reward uses ("arithmetic" is the
+toy world's math, "math" a real recipe's; both are graded by math-verify)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .rewards import code_execution_reward, math_accuracy_reward
 
 GRADERS = {
     "arithmetic": (math_accuracy_reward, ("answer",)),
+    "math": (math_accuracy_reward, ("answer",)),
     "code": (code_execution_reward, ("tests",)),
     "instruction": (ifeval_reward, ("instruction_id_list", "kwargs")),
 }

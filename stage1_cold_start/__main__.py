@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hybridthink.decontamination import benchmark_questions, overlapping
 from hybridthink.jsonl import read_jsonl
-from hybridthink.recipe import OPEN
+from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.scoring import verifiable
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
@@ -29,7 +29,7 @@ DEFAULTS = {
                      "boilerplate_share": 0.05,
                      "benchmarks": "../shared/benchmarks", "drop_solved_without_cot": True, "max_new_tokens": 96,
                      "batch_size": 64, "balance_families": True},
-    "teacher": {"responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15, "guesswork": 0.0,
+    "teacher": {"source": "world", "responses_per_query": 4, "noise": {"wrong_answer": 0.25, "repetition": 0.15, "guesswork": 0.0,
                                                    "inconsistent": 0.0, "language_mixing": 0.0}, "shortcut_share": 0.5,
                 "seed": 0},
     "response_filter": {"max_line_repeats": 2, **{name: True for name in RESPONSE_FILTERS}},
@@ -44,6 +44,21 @@ TRAINER_DEFAULTS = {
     "max_length": 384,
 }
 ITEM_KEYS = ("id", "family", "prompt", "thinking", "response")
+TEACHER_SOURCES = ("world", "dataset")
+
+
+def teacher_candidates(items: list[dict], teacher: dict, where: str) -> list[list[dict]]:
+    """Each query's long-CoT candidates: written by the toy world's teacher with its injected
+    defects (source 'world'), or the item's own reasoning and answer from its dataset (source
+    'dataset', one candidate; none for an item without reasoning)."""
+    if teacher["source"] not in TEACHER_SOURCES:
+        raise RecipeError(f"{where}: teacher.source must be one of {', '.join(TEACHER_SOURCES)}, got {teacher['source']!r}")
+    if teacher["source"] == "dataset":
+        return [[{"thinking": it["thinking"], "response": it["response"], "defect": None, "style": "dataset"}]
+                if it["thinking"] is not None and it["response"] is not None else [] for it in items]
+    rng = random.Random(teacher["seed"])
+    return [teacher_responses(it, teacher["responses_per_query"], teacher["noise"], rng, teacher["shortcut_share"])
+            for it in items]
 
 
 def eval_texts(ctx, benchmarks: str, stats: dict) -> list[str]:
@@ -89,9 +104,7 @@ def build_sft_rows(ctx, model, tokenizer) -> tuple[list[dict], dict]:
         items += [{**it, "id": f"leaked-{it['id']}"} for it in held_out]
     stats = {"queries": len(items), "leaked_eval_items": r["data"]["leaked_eval_items"]}
     items = query_filters(ctx, model, tokenizer, items, stats)
-    rng = random.Random(r["teacher"]["seed"])
-    t = r["teacher"]
-    candidates = [teacher_responses(it, t["responses_per_query"], t["noise"], rng, t["shortcut_share"]) for it in items]
+    candidates = teacher_candidates(items, r["teacher"], ctx.recipe_path or "recipe")
     stats["teacher_responses"] = sum(len(c) for c in candidates)
     stats["teacher_defects_injected"] = dict(Counter(c["defect"] for cs in candidates for c in cs if c["defect"]))
     f = r["response_filter"]

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     keys = ITEM_KEYS + tuple(r["mix"]["balance_by"])
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]
     direct = read_jsonl(ctx.world / f"{r['data']['non_thinking_split']}.jsonl", keys)
+    no_response = sum(d["response"] is None for d in direct)  # e.g. prompts a real recipe gave instructions only
+    direct = [d for d in direct if d["response"] is not None]
     rs = r["rejection_sampling"]
     if rs["reuse"]:
         thinking, rs_stats = reused_samples(rs["reuse"], ctx.parent, r, STAGE)
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         thinking, rs_stats["reference_filled"] = fill_empty_groups(thinking, queries, r["mix"]["balance_by"])
     print(f"[{STAGE}] rejection sampling: {rs_stats}")
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
+    mix_counts["non_thinking_without_response"] = no_response
     mix_counts.update(budget_rows(rows, tokenizer, r["mix"]["budget_share"], r["mix"]["budget_range"], r["mix"]["seed"]))
     if r["mix"]["tool_rows"]:
         if not r["data"]["tool_split"]:

@@ -41,19 +41,32 @@ def test_unknown_trainer_key_is_named(tmp_path):
     assert args.max_steps == 7
 
 
-@pytest.mark.parametrize("folder", ["toy", "smoke"])
+@pytest.mark.parametrize("folder", ["toy", "smoke", "qwen3-0.6b-base"])
 def test_every_shipped_recipe_loads_against_its_stage_defaults(folder):
-    """A key a recipe sets but its stage does not know is refused at launch: catch it here."""
+    """A key a recipe sets but its stage (or its TRL trainer config) does not know is refused at
+    launch: catch it here. A real recipe's dataset sources are checked too."""
+    import dataclasses
     import importlib
 
+    from trl import GRPOConfig, SFTConfig
+
+    from hybridthink.dataset_items import check_source
+    from hybridthink.pretrained_base import DEFAULTS as PRETRAINED_DEFAULTS
     from hybridthink.toy.base import DEFAULTS as BASE_DEFAULTS
 
     recipes = Path(__file__).resolve().parents[1] / "recipes" / folder
-    load_recipe(recipes / "base.yaml", BASE_DEFAULTS)
+    real = "pretrained:" in (recipes / "base.yaml").read_text()
+    base = load_recipe(recipes / "base.yaml", PRETRAINED_DEFAULTS if real else BASE_DEFAULTS)
+    for split, sources in (base["splits"].items() if real else ()):
+        for i, source in enumerate(sources):
+            check_source(source, f"{folder}/base.yaml: splits.{split}[{i}]")
+    trainer = {1: SFTConfig, 2: GRPOConfig, 3: SFTConfig, 4: GRPOConfig}
     for number, stage in enumerate(("stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusion",
                                     "stage4_general_rl"), start=1):
         defaults = importlib.import_module(f"{stage}.__main__").DEFAULTS
-        load_recipe(recipes / f"stage{number}.yaml", defaults)
+        recipe = load_recipe(recipes / f"stage{number}.yaml", defaults)
+        unknown = set(recipe["trainer"]) - {f.name for f in dataclasses.fields(trainer[number])}
+        assert not unknown, f"{folder}/stage{number}.yaml: {unknown}"
         if number == 3:
             for mix in sorted((recipes / "mixes").glob("*.yaml")):
                 load_recipe(recipes / "stage3.yaml", defaults, mix=mix)
