@@ -74,14 +74,29 @@ def _args(cls, ctx: StageContext, defaults: dict):
     return trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
 
 
+def rows_over_length(tokenizer, rows: list[dict], max_length: int | None) -> int:
+    """How many conversational rows render (chat template, tools included) to more than
+    ``max_length`` tokens: the SFT trainer cuts their end, where the answer is."""
+    if not max_length:
+        return 0
+    texts = [tokenizer.apply_chat_template(r["messages"], tools=r.get("tools"), tokenize=False,
+                                           **(r.get("chat_template_kwargs") or {})) for r in rows]
+    return sum(len(ids) > max_length for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+
+
 def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict):
     """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``);
-    return (trained model, loss and steps)."""
-    trainer = SFTTrainer(model=model, args=_args(SFTConfig, ctx, defaults), train_dataset=Dataset.from_list(rows),
+    return (trained model, loss, steps and how many rows were cut at ``max_length``)."""
+    args = _args(SFTConfig, ctx, defaults)
+    over = rows_over_length(tokenizer, rows, args.max_length)
+    if over:
+        print(f"[{ctx.name}] warning: {over} of {len(rows)} rows are longer than trainer.max_length={args.max_length} "
+              f"tokens; their ends (the answers) are cut")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora_config(ctx))
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
     return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step,
-                                     "processes": trainer.args.world_size}
+                                     "processes": trainer.args.world_size, "rows_over_max_length": over}
 
 
 def _curve(history: list[dict], key: str) -> list[float]:

@@ -59,6 +59,8 @@ def test_manifest_chain_links_every_stage(smoke_run):
     assert curation["removed_unverifiable"] == 0 and curation["eval_overlap_index"]["benchmark_questions"] > 1000
     sft = [json.loads(line) for line in (run / "stage1_cold_start" / "data" / "sft.jsonl").open()]
     assert not any(r["id"].startswith("leaked-") for r in sft)
+    stage3 = json.loads((run / "stage3_mode_fusion" / "handoff.json").read_text())["metrics"]
+    assert stage3["mix"]["tool"] == 4 and stage3["train"]["rows_over_max_length"] == 0, "tool rows fit whole"
 
 
 def test_grpo_stages_log_a_curve_per_reward_and_task(smoke_run):

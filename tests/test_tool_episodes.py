@@ -78,3 +78,18 @@ def test_grpo_tool_loop_runs_the_tool_and_masks_its_tokens(tool_model, tmp_path)
     tool_turns = [m for c in seen for m in c if m["role"] == "tool"]
     assert tool_turns and all(m["content"] == "451634" for m in tool_turns)
     assert logged["rewards/reward/mean"] == 1.0
+
+
+def test_sft_rows_longer_than_max_length_are_counted(tokenizer):
+    """A row the trainer would cut (its answer lost) is counted: tool rows carry the tool schema."""
+    from hybridthink.toy.tool_tasks import make_items, sft_rows
+    from hybridthink.training import rows_over_length
+
+    rows = sft_rows(make_items(3, seed=0, difficulties=[1]), no_think_share=0.0, seed=0)
+    rows.append({"messages": [{"role": "user", "content": "2 + 3?"}, {"role": "assistant", "content": "5"}]})
+    lengths = [len(tokenizer(tokenizer.apply_chat_template(r["messages"], tools=r.get("tools"), tokenize=False,
+                                                           **r.get("chat_template_kwargs", {})))["input_ids"]) for r in rows]
+    assert lengths[-1] < min(lengths[:3])
+    assert rows_over_length(tokenizer, rows, min(lengths[:3]) - 1) == 3
+    assert rows_over_length(tokenizer, rows, max(lengths)) == 0
+    assert rows_over_length(tokenizer, rows, None) == 0

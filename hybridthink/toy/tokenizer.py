@@ -6,8 +6,11 @@ from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
+from transformers.utils import get_json_schema
+from transformers.utils.chat_template_utils import render_jinja_template
 
-from ..chat_template import install_chat_template
+from ..chat_template import HYBRID_TEMPLATE, install_chat_template
+from ..tools import calculator
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # As in Qwen3, these are added tokens that are *not* special: decoding keeps them.
@@ -21,11 +24,23 @@ FLAG_TOKENS = ["/no_think", "/think"]
 CHAT_WORDS = "system\nuser\nassistant\n /think /no_think tool_call tool_response"
 
 
+def tool_system_text() -> str:
+    """The system turn the hybrid template writes when the calculator is offered (Qwen3's tool
+    preamble and the calculator's JSON schema)."""
+    rendered, _ = render_jinja_template(conversations=[[{"role": "user", "content": ""}]],
+                                        tools=[get_json_schema(calculator)], chat_template=HYBRID_TEMPLATE)
+    return rendered[0].split("<|im_end|>")[0].removeprefix("<|im_start|>system\n")
+
+
 def _with_chat_words(texts: Iterable[str]) -> Iterable[str]:
+    # The tool turn too: without merges for it, it took 430 tokens, past every position the earlier
+    # stages train, and the tiny model could not work after it (README, "Tool use").
+    tools = tool_system_text()
     for i, text in enumerate(texts):
         yield text
         if i < 2000:
             yield CHAT_WORDS
+            yield tools
 
 
 def build_tokenizer(texts: Iterable[str], vocab_size: int, flag_tokens: bool = False) -> PreTrainedTokenizerFast:
