@@ -161,7 +161,8 @@ def _well_formed_call(body: str) -> bool:
         call = json.loads(body)
     except json.JSONDecodeError:
         return False
-    if not isinstance(call, dict) or call.get("name") not in TOOLS or not isinstance(call.get("arguments"), dict):
+    if (not isinstance(call, dict) or not isinstance(call.get("name"), str) or call["name"] not in TOOLS
+            or not isinstance(call.get("arguments"), dict)):
         return False
     params = inspect.signature(TOOLS[call["name"]]).parameters
     return set(call["arguments"]) == set(params)

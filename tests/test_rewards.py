@@ -185,8 +185,12 @@ def test_tool_call_reward_counts_closed_well_formed_calls_of_known_tools():
         '<tool_call>\n{"name": "python", "arguments": {"expression": "1"}}\n</tool_call>',  # python takes code
         '<tool_call>\n{"name": "calculator", "arguments": {"expression": "1"}\n</tool_call>',  # bad JSON
         "The answer is \\boxed{4988}.",
+        # names a model wrote that are not strings (one crashed stage 4 of a demo run)
+        '<tool_call>\n{"name": {"name": "calculator"}, "arguments": {"expression": "1"}}\n</tool_call>',
+        '<tool_call>\n{"name": ["calculator"], "arguments": {"expression": "1"}}\n</tool_call>',
+        '<tool_call>\n["calculator", {"expression": "1"}]\n</tool_call>',
     ]
-    assert tool_call_reward(None, texts) == [1.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    assert tool_call_reward(None, texts) == [1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 
 
 # --- overlong and registry -------------------------------------------------------------------
