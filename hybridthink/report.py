@@ -138,9 +138,11 @@ def _budget_lines(curves: dict) -> list[str]:
 def to_markdown(report: dict) -> str:
     """One table row per stage and mode: accuracy ± 95% CI, tokens, adherence, n; then mode control
     (adherence, no-think leakage, ThinkFollow), the budget curve when there is one, and RL rewards."""
+    families = sorted({f for row in report["stages"].values() for mode in ("raw", "think", "no_think") if mode in row
+                       for f in row[mode]["accuracy_by_family"]})  # the world's: toy (arithmetic, code, ...) or a real recipe's
     lines = [
-        "| stage | mode | accuracy (±95% CI) | arithmetic | code | instruction | mean tokens | adherence | n |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| stage | mode | accuracy (±95% CI) | " + " | ".join(families) + " | mean tokens | adherence | n |",
+        "|---|---|---|" + "---|" * len(families) + "---|---|---|",
     ]
     for stage, row in report["stages"].items():
         for mode in ("raw", "think", "no_think"):
@@ -150,7 +152,7 @@ def to_markdown(report: dict) -> str:
             fam = m["accuracy_by_family"]
             lines.append(
                 f"| {stage} | {mode} | {m['accuracy']:.3f} ± {m['accuracy_ci95']:.3f} | "
-                + " | ".join(f"{fam.get(f, float('nan')):.2f}" for f in ("arithmetic", "code", "instruction"))
+                + " | ".join(f"{fam.get(f, float('nan')):.2f}" for f in families)
                 + f" | {m['mean_tokens']:.1f} | {'–' if m['adherence'] is None else format(m['adherence'], '.3f')} | {m['n']} |"
             )
     lines += _mode_control_lines(report)

@@ -40,14 +40,18 @@ def _row(metric: str, mode: str, before: dict, after: dict, value) -> dict | Non
             "change": statistics.fmean(diffs), "change_ci95": ci95(diffs)}
 
 
-def stage_gain(run_dir: str | Path, tax_family: str = "arithmetic", margin: float = 0.05) -> dict | None:
+def stage_gain(run_dir: str | Path, tax_family: str | None = None, margin: float = 0.05) -> dict | None:
     """Rows (metric, mode, n, before, after, change ± CI) and the general-RL tax on ``tax_family``
-    in think mode; None when the run lacks either stage's evaluation."""
+    (default: the world's math, 'arithmetic' on the toy world, 'math' in a real recipe) in think
+    mode; None when the run lacks either stage's evaluation."""
     run_dir = Path(run_dir)
     before, after = run_dir / BEFORE, run_dir / AFTER
     ev = {d: _eval_records(d) for d in (before, after)}
     if not ev[before] or not ev[after]:
         return None
+    if tax_family is None:
+        seen = {r.get("family") for r in ev[before].values()}
+        tax_family = next((f for f in ("arithmetic", "math") if f in seen), "arithmetic")
     tools = {d: _json_records(d / "tool_eval.json", ("id", "mode")) for d in (before, after)}
     follow = {d: _json_records(d / "thinkfollow.json", ("dialogue", "turn")) for d in (before, after)}
 
@@ -95,7 +99,7 @@ def to_markdown(gain: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Stage 4 over stage 3, metric by metric, and the general-RL tax.")
     p.add_argument("run_dir")
-    p.add_argument("--tax-family", default="arithmetic")
+    p.add_argument("--tax-family", default=None, help="default: arithmetic (toy world) or math (a real recipe)")
     p.add_argument("--margin", type=float, default=0.05)
     a = p.parse_args(argv)
     gain = stage_gain(a.run_dir, a.tax_family, a.margin)

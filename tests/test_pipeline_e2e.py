@@ -100,6 +100,8 @@ def test_report_has_every_stage_and_mode(smoke_run):
             assert row["adherence"] is None if mode == "raw" else 0.0 <= row["adherence"] <= 1.0
     md = (run / "report.md").read_text()
     assert "| base | raw |" in md and "| stage4_general_rl | think |" in md and "| stage4_general_rl | no_think |" in md
+    assert md.startswith("| stage | mode | accuracy (±95% CI) | arithmetic | code | instruction | mean tokens |"), \
+        "a column per family of the world"
     assert "| stage4_general_rl | math/mode_adherence |" in md and "| stage2_reasoning_rl | math_accuracy |" in md
     assert "stage4_general_rl" in proc.stdout
 

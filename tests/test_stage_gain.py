@@ -16,11 +16,11 @@ def _write(stage_dir, eval_records, tool_records, follow_records):
     (stage_dir / "thinkfollow.json").write_text(json.dumps({"records": follow_records}))
 
 
-def _run(tmp_path, math_after):
+def _run(tmp_path, math_after, math_family="arithmetic"):
     def records(math, ifeval, length, tools, followed):
-        ev = [{"id": f"m{i}", "family": "arithmetic", "mode": "think", "score": s} for i, s in enumerate(math)]
+        ev = [{"id": f"m{i}", "family": math_family, "mode": "think", "score": s} for i, s in enumerate(math)]
         ev += [{"id": f"i{i}", "family": "instruction", "mode": m, "score": s} for i, s in enumerate(ifeval) for m in ("think", "no_think")]
-        ev += [{"id": f"m{i}", "family": "arithmetic", "mode": "no_think/length", "score": s} for i, s in enumerate(length)]
+        ev += [{"id": f"m{i}", "family": math_family, "mode": "no_think/length", "score": s} for i, s in enumerate(length)]
         tool = [{"id": f"t{i}", "mode": "think", "score": s} for i, s in enumerate(tools)]
         follow = [{"dialogue": i // 3, "turn": i % 3 + 1, "followed": f} for i, f in enumerate(followed)]
         return ev, tool, follow
@@ -50,3 +50,10 @@ def test_report_card_shows_the_gain_table_and_the_tax(tmp_path):
     assert "General-RL tax (think-mode arithmetic accuracy, stage 3 − stage 4): +0.250 ±" in md
     assert "beyond the stated margin of 0.20" in md
     assert stage_gain(tmp_path / "missing") is None
+
+
+def test_a_real_recipe_run_is_taxed_on_its_math_family(tmp_path):
+    """A real recipe's math items are family 'math' (the toy world's 'arithmetic'): the tax and the
+    report's per-family columns follow the run's own families."""
+    gain = stage_gain(_run(tmp_path, [1, 0, 0, 0], math_family="math"), margin=0.2)
+    assert gain["general_rl_tax"]["family"] == "math" and gain["general_rl_tax"]["tax"] == 0.25
