@@ -13,6 +13,10 @@ from trl.chat_template_utils import qwen3_template
 
 HYBRID_TEMPLATE: str = files("hybridthink").joinpath("templates/hybrid.jinja").read_text(encoding="utf-8")
 VARIANTS = ("hybrid", "instruct", "thinking")
+# The tokens the template writes, as Qwen3's tokenizer has them: turn markers (special tokens) and
+# tags (added tokens that are not special: decoding keeps them).
+TURN_TOKENS = ("<|im_start|>", "<|im_end|>")
+TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 _VARIANT_LINE = "{%- set variant = 'hybrid' %}"
 
 

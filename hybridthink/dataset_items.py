@@ -128,11 +128,9 @@ def _field(name: str, value):
     return value
 
 
-def _prompt(row: dict, source: dict) -> str | None:
-    if "prompt_template" not in source:
-        return None
+def _prompt(template: str, row: dict) -> str | None:
     try:
-        return source["prompt_template"].format(**row)
+        return template.format(**row)
     except (KeyError, IndexError, TypeError):
         return None
 
@@ -153,7 +151,7 @@ def to_item(row: dict, source: dict, rng: random.Random) -> tuple[dict | None, s
         else:
             item[name] = _field(name, value)
     if "prompt_template" in source:
-        item["prompt"] = _prompt(row, source)
+        item["prompt"] = _prompt(source["prompt_template"], row)
         if not item["prompt"]:
             return None, "prompt_template fails on the row"
     item["prompt"] = str(item["prompt"])

@@ -91,7 +91,7 @@ def random_instructions(prompt: str, n: int, rng: random.Random) -> tuple[list[s
                 text = checker.build_description(**fixed)
                 args = checker.get_instruction_args() or {}
                 # IFEval's generator may ask for paragraph n+1 of n, which its checker then redraws at random
-                if args.get("nth_paragraph", 0) <= args.get("num_paragraphs", 0) or "nth_paragraph" not in args:
+                if "nth_paragraph" not in args or args["nth_paragraph"] <= args["num_paragraphs"]:
                     break
             kwargs.append(args)
             texts.append(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .chat_template import install_chat_template
+from .chat_template import TAG_TOKENS, TURN_TOKENS, install_chat_template
 from .dataset_items import build_splits
 from .jsonl import file_sha256, write_jsonl
 from .recipe import OPEN, RecipeError
@@ -20,10 +20,7 @@ DEFAULTS = {
     "pretrained": {"model": None, "revision": None, "dtype": "bfloat16"},
     "splits": OPEN,  # split name -> list of dataset sources (hybridthink.dataset_items)
 }
-# The tokens the hybrid template writes; a Qwen3 tokenizer has them all.
-TEMPLATE_TOKENS = ("<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>", "</tool_call>",
-                   "<tool_response>", "</tool_response>")
-END_OF_TURN = "<|im_end|>"
+END_OF_TURN = TURN_TOKENS[-1]
 
 
 def load_pretrained(spec: dict, where: str):
@@ -33,7 +30,7 @@ def load_pretrained(spec: dict, where: str):
         raise RecipeError(f"{where}: pretrained.model is required (a hub name such as Qwen/Qwen3-0.6B-Base, or a folder)")
     tokenizer = AutoTokenizer.from_pretrained(spec["model"], revision=spec["revision"])
     vocab = tokenizer.get_vocab()
-    missing = [t for t in TEMPLATE_TOKENS if t not in vocab]
+    missing = [t for t in TURN_TOKENS + TAG_TOKENS if t not in vocab]  # a Qwen3 tokenizer has them all
     if missing:
         raise RecipeError(f"{where}: the tokenizer of {spec['model']} lacks {', '.join(missing)}, which the hybrid "
                           "chat template writes (use a Qwen3-family model)")

@@ -9,12 +9,11 @@ from transformers import PreTrainedTokenizerFast
 from transformers.utils import get_json_schema
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from ..chat_template import HYBRID_TEMPLATE, install_chat_template
+from ..chat_template import HYBRID_TEMPLATE, TAG_TOKENS, TURN_TOKENS, install_chat_template
 from ..tools import calculator
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-# As in Qwen3, these are added tokens that are *not* special: decoding keeps them.
-ADDED_TOKENS = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+SPECIAL_TOKENS = ["<|endoftext|>", *TURN_TOKENS]
+ADDED_TOKENS = list(TAG_TOKENS)
 # The soft switches as whole tokens too (the text is unchanged): with them split into pieces that
 # share "think", the tiny model confused an earlier /think with /no_think (README, "Flags as tokens").
 FLAG_TOKENS = ["/no_think", "/think"]
