@@ -164,8 +164,8 @@ def to_item(row: dict, source: dict, rng: random.Random) -> tuple[dict | None, s
 
 def build_splits(splits: dict[str, list[dict]], recipe_path: str, load=load_source) -> tuple[dict, dict]:
     """Every split's items from its sources, and per split and source what was read, kept and
-    dropped (by reason). Prompts are unique across splits: a prompt an earlier split holds
-    (``SPLIT_ORDER``, eval first) is dropped as ``in an earlier split``."""
+    dropped (by reason). Prompts are unique: a prompt an earlier split holds (``SPLIT_ORDER``, eval
+    first) is dropped as ``in an earlier split``, a repeat within the split as ``duplicate in the split``."""
     unknown = sorted(set(splits) - set(SPLIT_ORDER))
     if unknown:
         raise RecipeError(f"{recipe_path}: unknown split(s) {', '.join(unknown)}; known: {', '.join(SPLIT_ORDER)}")
@@ -174,7 +174,7 @@ def build_splits(splits: dict[str, list[dict]], recipe_path: str, load=load_sour
             raise RecipeError(f"{recipe_path}: splits.{split} must be a list of sources")
         for i, source in enumerate(sources):
             check_source(source, f"{recipe_path}: splits.{split}[{i}]")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # prompt -> the split that holds it
     world, stats = {}, {}
     for split in (s for s in SPLIT_ORDER if s in splits):
         items, counts = [], []
@@ -190,11 +190,12 @@ def build_splits(splits: dict[str, list[dict]], recipe_path: str, load=load_sour
             for row in data:
                 item, reason = to_item(row, source, rng)
                 if item is not None and item["prompt"] in seen:
-                    item, reason = None, "in an earlier split"
+                    same = seen[item["prompt"]] == split
+                    item, reason = None, "duplicate in the split" if same else "in an earlier split"
                 if item is None:
                     dropped[reason] += 1
                     continue
-                seen.add(item["prompt"])
+                seen[item["prompt"]] = split
                 items.append({**item, "id": f"{split}-{len(items):06d}"})
             counts.append({"dataset": source["dataset"], "read": len(data), "kept": len(data) - sum(dropped.values()),
                            "dropped": dict(dropped)})

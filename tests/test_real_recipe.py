@@ -23,7 +23,6 @@ from hybridthink.recipe import RecipeError
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "qwen3-0.6b-base"
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 SMALL = ["--set", "trainer.max_steps=2", "--set", "trainer.per_device_train_batch_size=4", "--set",
          "trainer.gradient_accumulation_steps=1", "--set", "trainer.gradient_checkpointing=false"]
 
@@ -49,9 +48,19 @@ def local_sources(tmp: Path) -> dict[str, Path]:
              "test_list": [f"assert add_{i}(1) == {1 + i}", f"assert add_{i}(5) == {5 + i}"]} for i in range(12)]
     prompts = [{"prompt": f"Write a short note to a friend about day {i} of the trip.", "prompt_id": str(i),
                 "messages": [], "category": "Generation"} for i in range(20)]
+    math500 = [{"problem": f"Find {i} times {i + 7}.", "solution": "...", "answer": str(i * (i + 7)), "subject": "Algebra",
+                "level": 1, "unique_id": f"test/{i}.json"} for i in range(12)]
+    # google/IFEval's parquet fills every kwargs key of every instruction, None where it does not apply
+    kwargs_keys = ("num_words", "relation", "num_highlights")
+    ifeval = [{"key": i, "prompt": f"Write a short story about lamp {i}.",
+               "instruction_id_list": ["punctuation:no_comma", "length_constraints:number_words"],
+               "kwargs": [dict.fromkeys(kwargs_keys), {**dict.fromkeys(kwargs_keys), "num_words": 50, "relation": "less than"}]}
+              for i in range(12)]
     files = {"open-r1/OpenR1-Math-220k": tmp / "openr1.jsonl", "google-research-datasets/mbpp": tmp / "mbpp.jsonl",
              "HuggingFaceH4/no_robots": tmp / "no_robots.jsonl",
-             "HuggingFaceH4/MATH-500": BENCHMARKS / "math500.jsonl", "google/IFEval": BENCHMARKS / "ifeval_input.jsonl"}
+             "HuggingFaceH4/MATH-500": tmp / "math500.jsonl", "google/IFEval": tmp / "ifeval.jsonl"}
+    write_jsonl(files["HuggingFaceH4/MATH-500"], math500)
+    write_jsonl(files["google/IFEval"], ifeval)
     write_jsonl(files["open-r1/OpenR1-Math-220k"], math_rows)
     write_jsonl(files["google-research-datasets/mbpp"], mbpp)
     write_jsonl(files["HuggingFaceH4/no_robots"], prompts)
@@ -99,7 +108,6 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="needs ../shared/benchmarks for the MATH-500 and IFEval columns")
 def test_real_recipe_maps_its_datasets_and_runs_all_four_stages(tmp_path, base_like_checkpoint):
     recipes = offline_recipes(tmp_path, base_like_checkpoint)
     base = tmp_path / "run" / "base"
@@ -182,7 +190,9 @@ def test_sources_are_checked_and_missing_columns_named():
     rows = [{"problem": "1 + 1?", "answer": 2}, {"problem": "1 + 1?", "answer": 2}, {"problem": "", "answer": 3}]
     world, stats = build_splits({"eval": [math]}, "r.yaml", load=_fake(rows))
     assert [it["answer"] for it in world["eval"]] == ["2"]
-    assert stats["eval"][0]["dropped"] == {"in an earlier split": 1, "no prompt (problem)": 1}
+    assert stats["eval"][0]["dropped"] == {"duplicate in the split": 1, "no prompt (problem)": 1}
+    with pytest.raises(DataError, match=r"splits.stage1 kept no item.*'in an earlier split': 2"):
+        build_splits({"eval": [math], "stage1": [math]}, "r.yaml", load=_fake(rows))
     with pytest.raises(DataError, match=r"r.yaml: splits.eval\[0\] \(x/y\): no column\(s\) answer; the dataset has problem"):
         build_splits({"eval": [math]}, "r.yaml", load=_fake([{"problem": "a"}]))
     for bad, message in [({**math, "family": "poetry"}, "family 'poetry' has no grader"),
