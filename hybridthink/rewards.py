@@ -131,15 +131,32 @@ def _well_formed(text: str) -> bool:
     )
 
 
+# The tool turns TRL's tool loop writes into a completion between the model's own turns (one or
+# more responses), and the turn markers around them, which decoding may have dropped as special tokens.
+_TOOL_TURN_RE = re.compile(r"(?:<\|im_end\|>)?\s*(?:<\|im_start\|>)?user\n(?:\s*<tool_response>.*?</tool_response>)+"
+                           r"(?:<\|im_end\|>)?\s*(?:<\|im_start\|>)?assistant\n", re.DOTALL)
+
+
+def assistant_turns(text: str) -> list[str]:
+    """The model's own turns in a completion: one, or for a tool episode the turns between the
+    tool results that TRL's tool loop puts into it (Qwen3 format: each turn has its think block)."""
+    return _TOOL_TURN_RE.split(text)
+
+
+def _turns_in_mode(text: str, want: str | None = None) -> bool:
+    """Every assistant turn well formed (and, with ``want``, in that mode)."""
+    return all(_well_formed(turn) and (want is None or completion_mode(turn) == want) for turn in assistant_turns(text))
+
+
 def think_format_reward(prompts, completions, **kwargs) -> list[float]:
-    """1.0 for one leading ``<think>...</think>`` block (possibly empty) then a non-empty answer
-    free of think tags; else 0.0."""
-    return [float(_well_formed(completion_text(c))) for c in completions]
+    """1.0 when every assistant turn (one, or those of a tool episode) is one leading
+    ``<think>...</think>`` block (possibly empty) then a non-empty answer free of think tags."""
+    return [float(_turns_in_mode(completion_text(c))) for c in completions]
 
 
 def mode_adherence_reward(prompts, completions, mode, **kwargs) -> list[float | None]:
     """1.0 when a well-formed completion uses the requested mode: 'think' needs a non-empty
-    think block, 'no_think' the empty one. Rows with mode None get None."""
+    think block, 'no_think' the empty one, in every turn of a tool episode. Rows with mode None get None."""
     rewards = []
     for completion, want in zip(completions, mode, strict=True):
         if want is None:
@@ -148,7 +165,7 @@ def mode_adherence_reward(prompts, completions, mode, **kwargs) -> list[float | 
         if want not in ("think", "no_think"):
             raise ValueError(f"mode must be 'think', 'no_think' or None, got {want!r}")
         text = completion_text(completion)
-        rewards.append(float(_well_formed(text) and completion_mode(text) == want))
+        rewards.append(float(_turns_in_mode(text, want)))
     return rewards
 
 

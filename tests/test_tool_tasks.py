@@ -4,6 +4,7 @@ import json
 
 from hybridthink.chat_template import render
 from hybridthink.modes import completion_mode
+from hybridthink.rewards import assistant_turns, mode_adherence_reward, think_format_reward
 from hybridthink.toy.tool_tasks import make_items, pretraining_text, sft_rows, trajectory
 from hybridthink.toy.world import pretraining_corpus
 from hybridthink.tools import calculator
@@ -53,3 +54,21 @@ def test_pretraining_text_shows_the_call_format_without_the_chat_template():
     call = text.split("<tool_call>\n")[1].split("\n</tool_call>")[0]
     assert json.loads(call) == {"name": "calculator", "arguments": {"expression": item["expression"]}}
     assert f"<tool_response>\n{item['answer']}\n</tool_response>" in text and "<|im_start|>" not in text
+
+
+def test_mode_reward_reads_every_turn_of_a_tool_episode_as_the_tool_loop_writes_it(tokenizer):
+    item = make_items(1, seed=0, difficulties=[2])[0]
+    for thinking, want in ((True, "think"), (False, "no_think")):
+        [row] = sft_rows([item], no_think_share=0.0 if thinking else 1.0, seed=0)
+        whole = render(tokenizer, row["messages"], tools=row["tools"])
+        prompt = render(tokenizer, row["messages"][:1], tools=row["tools"], add_generation_prompt=True)
+        raw = whole[len(prompt):]  # the completion: the call, the tool's turn, the answer
+        decoded = tokenizer.decode(tokenizer.encode(raw, add_special_tokens=False), skip_special_tokens=True)
+        other = "no_think" if thinking else "think"
+        for text in (raw, decoded):
+            assert len(assistant_turns(text)) == 2
+            assert mode_adherence_reward(None, [text, text], [want, other]) == [1.0, 0.0]
+            assert think_format_reward(None, [text]) == [1.0]
+        # a second turn without its think block follows no mode
+        broken = raw[: raw.rindex("<think>")] + raw[raw.rindex("</think>") + len("</think>"):].lstrip()
+        assert mode_adherence_reward(None, [broken], [want]) == [0.0] and think_format_reward(None, [broken]) == [0.0]
