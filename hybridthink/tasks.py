@@ -23,8 +23,9 @@ from .tools import environment, get_tools
 
 TASK_KEYS = ("families", "share", "rewards")
 # Optional: ``tools`` the task's prompts offer (TRL runs them during rollouts), ``split`` a world
-# split to draw the task's items from instead of the stage's own (e.g. tool_stage4).
-OPTIONAL_KEYS = ("tools", "split")
+# split to draw the task's items from instead of the stage's own (e.g. tool_stage4), ``multi_turn``
+# false to keep the task's prompts single-turn when ``modes.multi_turn_share`` makes dialogues.
+OPTIONAL_KEYS = ("tools", "split", "multi_turn")
 NO_TOOLS = "none"  # the environment of rows whose task offers no tools
 # Rewards that need a model the recipe names (``reward_model.path`` for ``preference``, ``judge.path``
 # for ``judge``).
@@ -49,6 +50,8 @@ def check_tasks(tasks: dict, source: str) -> dict:
             raise RecipeError(f"{where}.tools': {err}") from None
         if name == NO_TOOLS and spec.get("tools"):
             raise RecipeError(f"{where}': a task named {NO_TOOLS!r} cannot offer tools")
+        if not isinstance(spec.get("multi_turn", True), bool):
+            raise RecipeError(f"{where}.multi_turn' must be true or false, got {spec['multi_turn']!r}")
         families, share, rewards = spec["families"], spec["share"], spec["rewards"]
         if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
             raise RecipeError(f"{where}.families' must be a non-empty list of item families, got {families!r}")

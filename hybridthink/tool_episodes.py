@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Tool-use success of a checkpoint in both modes (calculator and Python).")
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--items", required=True, type=Path, help="JSONL of items with prompt and answer")
-    p.add_argument("--tools", default="calculator,python")
+    p.add_argument("--tools", default="calculator", help="tools offered, comma-separated (default: calculator, the one the toy recipes train with)")
     p.add_argument("--max-calls", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=120)
     p.add_argument("--output", type=Path, help="default: <model>/tool_eval.json")

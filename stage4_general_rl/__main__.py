@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
     length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
-                          m["inherit_share"], length_tasks, m["inherit_twins"], variant)
+                          m["inherit_share"], length_tasks, m["inherit_twins"], variant,
+                          frozenset(name for name, spec in tasks.items() if not spec.get("multi_turn", True)))
     environments = task_environments(tasks)
     if environments:
         rows = [{**row, "environment": environment_of(row["task"], environments)} for row in rows]

@@ -38,7 +38,7 @@ def _flag_for(history: list[dict], no_think_share: float, think_flag_share: floa
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
             multi_turn_share: float = 0.0, inherit_share: float = 0.0,
             length_tasks: frozenset[str] = frozenset(), inherit_twins: bool = False,
-            variant: str = "hybrid") -> tuple[list[dict], dict]:
+            variant: str = "hybrid", single_turn_tasks: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
@@ -47,15 +47,17 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
     ``inherit_twins`` each such row comes with a twin whose last earlier turn asks for the other
     mode (so the twin asks for that one): two prompts that differ only in the flag to inherit.
 
-    Rows of a task in ``length_tasks`` ask for a length ("Answer in at most 5 words.") and carry it
-    in their ``length`` column for the length reward. For a split ``variant`` (instruct, thinking)
+    Rows of a task in ``single_turn_tasks`` stay single-turn. Rows of a task in ``length_tasks`` ask
+    for a length ("Answer in at most 5 words.") and carry it in their ``length`` column for the
+    length reward. For a split ``variant`` (instruct, thinking)
     every row is a single turn without a flag, asking for the variant's one mode.
     """
     rng, length_rng = random.Random(seed), random.Random(f"length-{seed}")
     answered = [item for item in items if item.get("response")]  # earlier turns need an answer (tool items have none)
     rows, hybrid = [], variant == "hybrid"
     for item in items:
-        history = _earlier_turns(answered, rng) if hybrid and multi_turn_share and rng.random() < multi_turn_share else []
+        dialogue = hybrid and multi_turn_share and item.get("task") not in single_turn_tasks
+        history = _earlier_turns(answered, rng) if dialogue and rng.random() < multi_turn_share else []
         length = length_instruction(item.get("response") or "", length_rng) if item.get("task") in length_tasks else None
         content = item["prompt"] + (f" {length_text(length)}" if length else "")
         if hybrid:

@@ -68,6 +68,7 @@ def test_tasks_sharing_a_family_never_share_an_item():
     ({"math": {**TASKS["math"], "rewards": {"math_accuracy": "high"}}}, r"tasks.math.rewards.math_accuracy' must be a number"),
     ({"math": {**TASKS["math"], "share": -1}}, r"tasks.math.share' must be a number >= 0"),
     ({"math": {**TASKS["math"], "share": 0}}, "every share is 0"),
+    ({"math": {**TASKS["math"], "multi_turn": "no"}}, r"tasks.math.multi_turn' must be true or false"),
 ])
 def test_bad_tasks_sections_are_named(tasks, message):
     with pytest.raises(RecipeError, match=message):
