@@ -42,9 +42,14 @@ def length_reward(prompts, completions, length, **kwargs) -> list[float | None]:
         if thinking is not None and THINK_CLOSE not in text:
             rewards.append(0.0)
             continue
-        n = count_length(answer, spec["unit"])
-        rewards.append(float(n <= spec["n"] if spec["relation"] == "at most" else n >= spec["n"]))
+        rewards.append(float(obeys_length(answer, spec)))
     return rewards
+
+
+def obeys_length(answer: str, length: dict) -> bool:
+    """Whether ``answer`` keeps the length limit ``{"relation", "n", "unit"}``."""
+    n = count_length(answer, length["unit"])
+    return n <= length["n"] if length["relation"] == "at most" else n >= length["n"]
 
 
 def length_instruction(reference: str, rng: random.Random) -> dict:

@@ -18,6 +18,7 @@ from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
 from .fusion_data import budget_rows, check_variant, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
+from .length_rows import length_rows
 from .sample_reuse import SAMPLES, reused_samples, sample_rows
 
 STAGE = "stage3_mode_fusion"
@@ -29,7 +30,7 @@ DEFAULTS = {
             "system_prompt_share": 0.3, "hard_switch_share": 0.2, "multi_turn_share": 0.2, "multi_turn_max_earlier": 1,
             "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
             "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "family_shares": None, "variant": "hybrid", "budget_share": 0.0, "budget_range": [4, 48],
-            "tool_rows": 0, "tool_no_think_share": 0.5, "seed": 0},
+            "tool_rows": 0, "tool_no_think_share": 0.5, "length_rows": 0, "length_families": ["arithmetic"], "seed": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -71,6 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     rows, mix_counts = fusion_rows(thinking, direct, r["mix"], r["mix"]["seed"])
     mix_counts["non_thinking_without_response"] = no_response
     mix_counts.update(budget_rows(rows, tokenizer, r["mix"]["budget_share"], r["mix"]["budget_range"], r["mix"]["seed"]))
+    if r["mix"]["length_rows"]:
+        lengths, length_counts = length_rows(thinking, r["mix"]["length_rows"], r["mix"]["length_families"], r["mix"],
+                                             r["mix"]["seed"])
+        rows += lengths
+        mix_counts.update(length_counts)
     if r["mix"]["tool_rows"]:
         if not r["data"]["tool_split"]:
             raise SystemExit(f"[{STAGE}] mix.tool_rows needs data.tool_split (a world split of tool items)")

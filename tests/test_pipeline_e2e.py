@@ -61,6 +61,7 @@ def test_manifest_chain_links_every_stage(smoke_run):
     assert not any(r["id"].startswith("leaked-") for r in sft)
     stage3 = json.loads((run / "stage3_mode_fusion" / "handoff.json").read_text())["metrics"]
     assert stage3["mix"]["tool"] == 4 and stage3["train"]["rows_over_max_length"] == 0, "tool rows fit whole"
+    assert stage3["mix"]["length"] == 4, "rows asking for a length, answered within it"
 
 
 def test_grpo_stages_log_a_curve_per_reward_and_task(smoke_run):
@@ -117,6 +118,9 @@ def test_stage3_trains_on_tool_trajectories_and_tool_use_is_evaluated(smoke_run)
         use = report["stages"][stage]["tool_use"]
         assert set(use) == {"think", "no_think"} and all(m["n"] == 2 and 0 <= m["success"] <= 1 for m in use.values())
     assert "tool_use" not in report["stages"]["stage2_reasoning_rl"]
+    trained_with = yaml.safe_load((ROOT / "recipes" / "smoke" / "stage4.yaml").read_text())["tasks"]["tool"]["tools"]
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):  # offered the tools it trained with, no others
+        assert json.loads((run / stage / "tool_eval.json").read_text())["tools"] == trained_with == ["calculator"]
     assert "| stage4_general_rl | no_think | " in (run / "report.md").read_text().split("tool-use success")[1]
 
 
@@ -145,7 +149,8 @@ def test_stage3_pairs_its_non_thinking_rows_with_the_queries_it_sampled(smoke_ru
     assert metrics["mix"]["unpaired_non_thinking_dropped"] > 0
     queries = {json.loads(line)["prompt"] for line in list((run / "base" / "world" / "stage1.jsonl").open())[:8]}
     rows = [json.loads(line) for line in (run / "stage3_mode_fusion" / "data" / "fusion.jsonl").open()]
-    asked = {set_flag(r["messages"][-2]["content"], None) for r in rows if r["kind"].startswith("no_think")}
+    # (length rows ask the same queries with a limit after them)
+    asked = {set_flag(r["messages"][-2]["content"], None).split(" Answer in ")[0] for r in rows if r["kind"].startswith("no_think")}
     assert asked and asked <= queries
 
 
@@ -304,7 +309,8 @@ def test_mix_sweep_runs_each_mix_and_seed_reusing_one_rejection_sampling(smoke_r
     assert manifests["think_heavy_seed1"]["config"]["resolved"]["trainer"]["seed"] == 1
     stage1 = {json.loads(line)["prompt"] for line in (run / "base" / "world" / "stage1.jsonl").open()}
     rows = [json.loads(line) for line in (tmp_path / "unpaired_seed0" / "data" / "fusion.jsonl").open()]
-    asked = {set_flag(r["messages"][-2]["content"], None) for r in rows if r["kind"].startswith("no_think")}
+    asked = {set_flag(r["messages"][-2]["content"], None) for r in rows
+             if r["kind"].startswith("no_think") and not r["kind"].endswith("_length")}  # length rows: sampled queries
     assert asked and not asked & stage1, "the unpaired mix asks its non-thinking questions from another split"
     sweep = json.loads((tmp_path / "sweep.json").read_text())
     assert list(sweep["mixes"]) == ["think_heavy", "unpaired"] and sweep["mixes"]["unpaired"]["seeds"] == [0, 1]
@@ -325,7 +331,7 @@ def test_split_variants_keep_one_mode_without_flags_and_are_compared_with_the_hy
     for variant, mode in (("instruct", "no_think"), ("thinking", "think")):
         s3, s4 = tmp_path / variant / "stage3_mode_fusion", tmp_path / variant / "stage4_general_rl"
         fusion = [json.loads(line) for line in (s3 / "data" / "fusion.jsonl").open()]
-        assert {r["kind"] for r in fusion} == {mode}
+        assert {r["kind"].removesuffix("_length") for r in fusion} == {mode}
         reused = json.loads((s3 / "handoff.json").read_text())["metrics"]["rejection_sampling"]["reused_from"]
         assert reused == str(run / "stage3_mode_fusion"), "the variants reuse the hybrid's samples"
         prompts = [json.loads(line) for line in (s4 / "data" / "prompts.jsonl").open()]

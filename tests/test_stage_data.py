@@ -1,16 +1,20 @@
 """Stage-specific data logic: learnability selection, the fusion mix and its flags, stage-4 modes."""
 
+import re
 from collections import Counter
 
 import pytest
 
 from hybridthink.jsonl import DataError
+from hybridthink.length_control import length_reward
 from hybridthink.modes import STOP_THINKING_TEXT, last_flag, resolve_mode, set_flag, split_thinking
+from hybridthink.rewards import math_accuracy_reward
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
 from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fill_unsolved, fusion_rows
+from stage3_mode_fusion.length_rows import fitted_answer, length_rows
 from stage4_general_rl.prompts import length_text, rl_rows
 
 WORLD = generate_world({"stage1": 40, "stage3": 40, "stage4": 20}, list(FAMILIES), [1, 2, 3], seed=0)
@@ -278,6 +282,39 @@ def test_budget_rows_cut_thinking_like_budget_forcing_and_keep_the_answer(tokeni
         assert split_thinking(old)[0].startswith(kept.strip())
 
 
+def _asked_length(user: str) -> dict:
+    m = re.search(r"Answer in (at most|at least) (\d+) (word|sentence)s?\.", user)
+    return {"relation": m[1], "n": int(m[2]), "unit": f"{m[3]}s"}
+
+
+@pytest.mark.parametrize("variant", ["hybrid", "instruct"])
+def test_stage3_length_rows_answer_right_and_within_the_limit_they_ask_for(variant):
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    answers = {it["prompt"]: it["answer"] for it in WORLD["stage1"]}
+    mix = {**MIX, "system_flag_share": 0.0, **({"thinking_ratio": 0.0, "variant": "instruct"} if variant == "instruct" else {})}
+    rows, counts = length_rows(thinking, 80, ["arithmetic"], mix, seed=0)
+    assert counts["length"] == len(rows) == 80 and "length_no_fit" not in counts
+    assert counts["length_answer_own"] and counts["length_answer_boxed_only"] and counts["length_answer_reasoning_written_out"]
+    for row in rows:
+        user, reply = row["messages"][-2]["content"], row["messages"][-1]["content"]
+        prompt = user.split(" Answer in ")[0]
+        assert length_reward(None, [reply], [_asked_length(user)]) == [1.0]
+        assert math_accuracy_reward(None, [reply], [answers[prompt]]) == [1.0]
+        think, asked = row["kind"] == "think_length", user[user.index("Answer in "):].split(" /")[0]
+        assert (split_thinking(reply)[0] is not None) == think
+        assert not think or split_thinking(reply)[0].endswith(f"The rules: a{asked[1:]}")
+        assert last_flag(user) is None if variant == "instruct" else resolve_mode(row["messages"][:-1]) == ("think" if think else "no_think")
+    if variant == "hybrid":
+        assert 25 < sum(r["kind"] == "think_length" for r in rows) < 55
+
+
+def test_length_rows_refuse_families_without_samples_and_limits_no_answer_keeps():
+    with pytest.raises(DataError, match="mix.length_families"):
+        length_rows([(it, think_text(it)) for it in WORLD["stage1"]], 4, ["poetry"], MIX, seed=0)
+    assert fitted_answer("Paris is the capital.", "", {"relation": "at most", "n": 2, "unit": "words"}) is None
+    assert fitted_answer("The answer is \\boxed{7}.", "", {"relation": "at most", "n": 2, "unit": "words"}) == ("boxed_only", "\\boxed{7}.")
+
+
 def test_stage4_rows_carry_mode_and_reward_columns():
     rows, counts = rl_rows(WORLD["stage4"], no_think_share=0.5, think_flag_share=0.3, seed=0)
     assert len(rows) == 60 and sum(counts.values()) == 60
@@ -285,6 +322,13 @@ def test_stage4_rows_carry_mode_and_reward_columns():
         assert resolve_mode(row["prompt"]) == row["mode"]
         graded = [row["answer"], row["tests"], row["instruction_id_list"]]
         assert sum(v is not None for v in graded) == 1
+
+
+def test_stage4_single_turn_tasks_stay_single_turn_among_dialogues():
+    items = [{**it, "task": "tool" if it["family"] == "arithmetic" else "other"} for it in WORLD["stage4"]]
+    rows, _ = rl_rows(items, no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=1.0,
+                      single_turn_tasks=frozenset({"tool"}))
+    assert all((len(r["prompt"]) == 1) == (r["task"] == "tool") for r in rows)
 
 
 def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():
