@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from trl.rewards import get_soft_overlong_punishment
 
+from hybridthink.chat_template import TURN_TOKENS
 from hybridthink.ifeval import ifeval_reward
 from hybridthink.length_control import length_reward
 from hybridthink.math_grading import math_equal, parse_math
@@ -133,8 +134,9 @@ def _well_formed(text: str) -> bool:
 
 # The tool turns TRL's tool loop writes into a completion between the model's own turns (one or
 # more responses), and the turn markers around them, which decoding may have dropped as special tokens.
-_TOOL_TURN_RE = re.compile(r"(?:<\|im_end\|>)?\s*(?:<\|im_start\|>)?user\n(?:\s*<tool_response>.*?</tool_response>)+"
-                           r"(?:<\|im_end\|>)?\s*(?:<\|im_start\|>)?assistant\n", re.DOTALL)
+_START, _END = (re.escape(t) for t in TURN_TOKENS)
+_TOOL_TURN_RE = re.compile(rf"(?:{_END})?\s*(?:{_START})?user\n(?:\s*<tool_response>.*?</tool_response>)+"
+                           rf"(?:{_END})?\s*(?:{_START})?assistant\n", re.DOTALL)
 
 
 def assistant_turns(text: str) -> list[str]:

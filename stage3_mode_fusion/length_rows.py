@@ -53,7 +53,12 @@ def length_rows(thinking: list[tuple[dict, str]], n: int, families: list[str], m
             continue
         how, reply = fitted
         think = rng.random() < mix["thinking_ratio"]
-        flag = None if not hybrid else (THINK_FLAG if rng.random() < mix["think_flag_share"] else None) if think else NO_THINK_FLAG
+        if not hybrid:
+            flag = None
+        elif think:
+            flag = THINK_FLAG if rng.random() < mix["think_flag_share"] else None
+        else:
+            flag = NO_THINK_FLAG
         asked = length_text(length)
         msgs = _flagged(f"{item['prompt']} {asked}", flag, rng, mix["system_flag_share"])
         # The thinking ends by restating the limit, as the toy's instruction reasoning ends with its
