@@ -37,7 +37,7 @@ def length_rows(thinking: list[tuple[dict, str]], n: int, families: list[str], m
     (:func:`fitted_answer`): thinking, or (``1 - mix.thinking_ratio`` of them) not, with the
     flags placed as in the rest of the mix. Returns the rows and counts of how their answers were
     made and of the drawn instructions no answer could keep (their rows are left out). A thinking
-    row's reasoning ends with the limit ("The rules: answer in at most 2 words.")."""
+    row's reasoning opens and ends with the limit ("The rules: answer in at most 2 words.")."""
     rng, length_rng = random.Random(f"length-rows-{seed}"), random.Random(f"length-{seed}")
     hybrid = mix["variant"] == "hybrid"
     pool = [(item, text) for item, text in thinking if item["family"] in families]
@@ -61,9 +61,12 @@ def length_rows(thinking: list[tuple[dict, str]], n: int, families: list[str], m
             flag = NO_THINK_FLAG
         asked = length_text(length)
         msgs = _flagged(f"{item['prompt']} {asked}", flag, rng, mix["system_flag_share"])
-        # The thinking ends by restating the limit, as the toy's instruction reasoning ends with its
-        # rules: the answer is then written right after the limit, not a whole reasoning away from it.
-        planned = f"{thought}\nThe rules: {asked[0].lower()}{asked[1:]}"
+        # The thinking ends with the limit, as the toy's instruction reasoning ends with its rules: the
+        # answer is then written right after the limit, not a whole reasoning away from it. It opens
+        # with it too, where the limit is a few tokens back: with the closing line alone the toy model
+        # also restated made-up limits in plain arithmetic, and stage 4 then unlearnt the line (README).
+        rules = f"The rules: {asked[0].lower()}{asked[1:]}"
+        planned = f"{rules}\n{thought}\n{rules}"
         msgs.append({"role": "assistant", "content": join_thinking(planned, reply) if think else reply})
         rows.append({"messages": msgs, "chat_template_kwargs": {"enable_thinking": True},
                      "kind": "think_length" if think else "no_think_length"})

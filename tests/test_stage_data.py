@@ -302,7 +302,8 @@ def test_stage3_length_rows_answer_right_and_within_the_limit_they_ask_for(varia
         assert math_accuracy_reward(None, [reply], [answers[prompt]]) == [1.0]
         think, asked = row["kind"] == "think_length", user[user.index("Answer in "):].split(" /")[0]
         assert (split_thinking(reply)[0] is not None) == think
-        assert not think or split_thinking(reply)[0].endswith(f"The rules: a{asked[1:]}")
+        rules = f"The rules: a{asked[1:]}"
+        assert not think or (split_thinking(reply)[0].startswith(rules) and split_thinking(reply)[0].endswith(rules))
         assert last_flag(user) is None if variant == "instruct" else resolve_mode(row["messages"][:-1]) == ("think" if think else "no_think")
     if variant == "hybrid":
         assert 25 < sum(r["kind"] == "think_length" for r in rows) < 55
