@@ -51,6 +51,8 @@ def test_manifest_chain_links_every_stage(smoke_run):
             assert (run / child / entry["path"]).is_file()
             # A 3-step model passes no rejection sampling: its thinking rows are references (fill_unsolved).
             assert entry["rows"] > 0 or name == "rejection_sampled", (child, name)
+    flags = json.loads((run / "base" / "handoff.json").read_text())["metrics"]["pretrain"]["flag_embedding_cosine"]
+    assert abs(flags["after"]) < 0.5, "the flags pretraining never reads get distinct embeddings"
     stage1 = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())
     curation = stage1["metrics"]["curation"]
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation

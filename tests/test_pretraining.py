@@ -3,7 +3,8 @@
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
-from hybridthink.toy.base import DocumentPackingCollator, packed_documents
+from hybridthink.toy.base import DocumentPackingCollator, packed_documents, redraw_unseen_embeddings
+from hybridthink.toy.tokenizer import build_tokenizer
 
 DOCS = ["Question: What is 1 + 2?\nAnswer: 3", "Question: Write the word cat 2 times.\nAnswer: cat cat", "You are"]
 
@@ -26,3 +27,28 @@ def test_packed_documents_see_only_themselves(tokenizer):
             # the first token of each document is not predicted from the document before it
             assert batch["labels"][0, start] == -100
             start += length
+
+
+def test_flags_pretraining_never_reads_get_distinct_embeddings():
+    tokenizer = build_tokenizer(DOCS * 20, vocab_size=300, flag_tokens=True)
+    flags = ["/no_think", "/think"]
+    ids = [tokenizer.convert_tokens_to_ids(f) for f in flags]
+    torch.manual_seed(0)
+    model = Qwen3ForCausalLM(Qwen3Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                                         head_dim=16, tie_word_embeddings=True))
+    embeddings = model.get_input_embeddings().weight
+    with torch.no_grad():  # as pretraining leaves them: nearly one vector
+        embeddings[ids[1]] = embeddings[ids[0]]
+    before = embeddings.detach().clone()
+    cosine = redraw_unseen_embeddings(model, tokenizer, flags, DOCS, seed=0)
+    assert cosine["before"] == 1.0 and abs(cosine["after"]) < 0.5
+    for i in ids:
+        torch.testing.assert_close(embeddings[i].norm(), before.norm(dim=1).mean())
+    rest = [i for i in range(len(embeddings)) if i not in ids]
+    torch.testing.assert_close(embeddings[rest], before[rest])
+    torch.testing.assert_close(model.get_output_embeddings().weight[ids], embeddings[ids])  # tied
+    # a flag the texts do use keeps its embedding
+    drawn = embeddings.detach().clone()
+    redraw_unseen_embeddings(model, tokenizer, flags, DOCS + ["Add 1 and 2. /think"], seed=1)
+    assert torch.equal(embeddings[ids[1]], drawn[ids[1]]) and not torch.equal(embeddings[ids[0]], drawn[ids[0]])
