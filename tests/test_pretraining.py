@@ -4,7 +4,7 @@ import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from hybridthink.toy.base import DocumentPackingCollator, packed_documents, redraw_unseen_embeddings
-from hybridthink.toy.tokenizer import build_tokenizer
+from hybridthink.toy.tokenizer import FLAG_TOKENS, build_tokenizer
 
 DOCS = ["Question: What is 1 + 2?\nAnswer: 3", "Question: Write the word cat 2 times.\nAnswer: cat cat", "You are"]
 
@@ -31,7 +31,7 @@ def test_packed_documents_see_only_themselves(tokenizer):
 
 def test_flags_pretraining_never_reads_get_distinct_embeddings():
     tokenizer = build_tokenizer(DOCS * 20, vocab_size=300, flag_tokens=True)
-    flags = ["/no_think", "/think"]
+    flags = FLAG_TOKENS
     ids = [tokenizer.convert_tokens_to_ids(f) for f in flags]
     torch.manual_seed(0)
     model = Qwen3ForCausalLM(Qwen3Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
