@@ -24,28 +24,20 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
-from hybridthink.chat_template import install_chat_template
 from hybridthink.jsonl import read_jsonl
 from hybridthink.modes import join_thinking
 from hybridthink.stage import device_defaults
-from hybridthink.toy.tokenizer import build_tokenizer
-from hybridthink.toy.world import generate_world, pretraining_corpus
+from random_models import SHAPES, random_model_factory, toy_tokenizer, toy_world
 
-SHAPES = {
-    "toy": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
-                num_key_value_heads=2, head_dim=48),
-    "qwen3-0.6b": dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=28, num_attention_heads=16,
-                       num_key_value_heads=8, head_dim=128),
-}
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
 
 
 def toy_dialogues(n: int, seed: int) -> list[dict]:
     """``n`` toy-world conversations of 1 to 3 exchanges, every answer with its reference reasoning."""
-    world = generate_world({"stage1": n, "stage3": n}, ["arithmetic", "code", "instruction"], [1, 2, 3], seed)
+    world = toy_world({"stage1": n, "stage3": n}, seed)
     items = world["stage1"] + world["stage3"]
     rng = random.Random(seed)
     rows = []
@@ -58,26 +50,11 @@ def toy_dialogues(n: int, seed: int) -> list[dict]:
     return rows
 
 
-def toy_tokenizer(seed: int):
-    world = generate_world({"pretrain": 400}, ["arithmetic", "code", "instruction"], [1, 2, 3], seed)
-    return install_chat_template(build_tokenizer(pretraining_corpus(world["pretrain"], 0.7, seed), 700))
-
-
 def model_factory(args, tokenizer):
     """A function that returns the same initial model each call."""
     if args.model:
         return lambda: AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
-    config = Qwen3Config(vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
-                         max_position_embeddings=max(1024, args.max_length), **SHAPES[args.shape])
-    torch.manual_seed(args.seed)
-    state = Qwen3ForCausalLM(config).state_dict()
-
-    def make():
-        model = Qwen3ForCausalLM(config)
-        model.load_state_dict(state)
-        return model
-    return make
+    return random_model_factory(args.shape, tokenizer, args.seed, args.max_length)
 
 
 def flops_per_run(model, lengths: list[int]) -> float:
