@@ -4,11 +4,13 @@
     python benchmarks/sft_throughput.py --shape qwen3-0.6b     # Qwen3-0.6B's shape, random weights (GPU)
     python benchmarks/sft_throughput.py --model DIR --data rows.jsonl   # any checkpoint, any `messages` rows
 
-Both runs train one epoch over the same conversational rows with TRL's SFTTrainer from the same
-initial weights, alternating, ``--repeats`` times each: "padded" is SFTConfig's default (random
-batches padded to their longest row), "packed" is ``packing=True`` with the BFD strategy, which
-TRL runs padding-free (position ids mark the rows apart). Throughput counts the real tokens each
-trainer fed, over ``train_runtime``, after one untimed warm-up run of each. On a GPU with a known peak (``--peak-tflops``) it also
+Each run trains one epoch over the same conversational rows with TRL's SFTTrainer from the same
+initial weights, the kinds alternating, ``--repeats`` times each: "padded" is SFTConfig's default
+(random batches padded to their longest row); "packed" is ``packing=True`` with the BFD strategy,
+which TRL runs padding-free (the whole batch one long row, position ids mark the conversations
+apart); "packed_rows" is the same packing with each packed row kept a row of the batch
+(``hybridthink.packing``), for attention without a varlen kernel. Throughput counts the real tokens
+each trainer fed, over ``train_runtime``, after one untimed warm-up run of each. On a GPU with a known peak (``--peak-tflops``) it also
 prints the model FLOPs utilisation: 6 x parameters (no input embedding) per token plus causal
 attention, 6 x layers x heads x head_dim x length per token (fwd + bwd).
 """
@@ -29,10 +31,12 @@ from trl import SFTConfig, SFTTrainer
 
 from hybridthink.jsonl import read_jsonl
 from hybridthink.modes import join_thinking
+from hybridthink.packing import keep_packed_rows_apart
 from hybridthink.stage import device_defaults
 from random_models import SHAPES, random_model_factory, toy_tokenizer, toy_world
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
+KINDS = ("padded", "packed", "packed_rows")
 
 
 def toy_dialogues(n: int, seed: int) -> list[dict]:
@@ -68,7 +72,7 @@ def flops_per_run(model, lengths: list[int]) -> float:
 
 
 def run_once(kind: str, make_model, tokenizer, rows: list[dict], args, out_dir: Path) -> dict:
-    packed = kind == "packed"
+    packed = kind != "padded"
     config = SFTConfig(
         **device_defaults(), output_dir=str(out_dir / kind), num_train_epochs=1, save_strategy="no",
         per_device_train_batch_size=args.batch_size, max_length=args.max_length, learning_rate=1e-4,
@@ -77,6 +81,8 @@ def run_once(kind: str, make_model, tokenizer, rows: list[dict], args, out_dir: 
     )
     model = make_model()
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+    if kind == "packed_rows":
+        keep_packed_rows_apart(trainer)
     data = trainer.train_dataset
     lengths = [n for seq in data["seq_lengths"] for n in seq] if packed else [len(ids) for ids in data["input_ids"]]
     result = trainer.train()
@@ -97,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="checkpoint directory (weights and tokenizer); default: random weights of --shape")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="toy")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS[1:], default=list(KINDS[1:]),
+                        help="packed runs to compare with the padded one (default: both)")
     parser.add_argument("--data", help="JSONL of conversational rows (`messages`); default: toy-world dialogues")
     parser.add_argument("--rows", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -107,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the records and the summary as JSON here")
     parser.add_argument("--work-dir", type=Path, default=Path("runs/bench_sft"))
     args = parser.parse_args(argv)
+    args.kinds = ["padded", *dict.fromkeys(args.kinds)]
     if args.peak_tflops is None and torch.cuda.is_available():
         name = torch.cuda.get_device_name()
         args.peak_tflops = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
@@ -114,30 +123,33 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.model) if args.model else toy_tokenizer(args.seed)
     rows = read_jsonl(Path(args.data), ("messages",))[: args.rows] if args.data else toy_dialogues(args.rows, args.seed)
     make_model = model_factory(args, tokenizer)
-    for kind in ("padded", "packed"):  # warm-up (kernels, allocator), not recorded
+    for kind in args.kinds:  # warm-up (kernels, allocator), not recorded
         run_once(kind, make_model, tokenizer, rows[: 4 * args.batch_size], args, args.work_dir)
     records = []
     for repeat in range(args.repeats):
-        for kind in ("padded", "packed"):
+        for kind in args.kinds:
             record = {**run_once(kind, make_model, tokenizer, rows, args, args.work_dir), "repeat": repeat}
             records.append(record)
             print(json.dumps(record), flush=True)
-    by_kind = {k: [r for r in records if r["kind"] == k] for k in ("padded", "packed")}
+    by_kind = {k: [r for r in records if r["kind"] == k] for k in args.kinds}
     result = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
               "shape": args.model or args.shape, "rows": len(rows), "batch_size": args.batch_size,
               "max_length": args.max_length, "repeats": args.repeats, "seed": args.seed, "records": records}
     for kind, recs in by_kind.items():
         mean, sd = summary(recs, "tokens_per_s")
         result[f"{kind}_tokens_per_s"] = [mean, sd]
-        line = f"{kind:>7}: {mean:,.0f} +- {sd:,.0f} tokens/s (n={len(recs)}, seed {args.seed})"
+        line = f"{kind:>11}: {mean:,.0f} +- {sd:,.0f} tokens/s (n={len(recs)}, seed {args.seed})"
         if args.peak_tflops:
             mfu, mfu_sd = summary(recs, "mfu")
             result[f"{kind}_mfu"] = [mfu, mfu_sd]
             line += f", MFU {mfu:.1%} +- {mfu_sd:.1%} of {args.peak_tflops:g} TFLOP/s"
         print(line)
-    ratios = [p["tokens_per_s"] / q["tokens_per_s"] for p, q in zip(by_kind["packed"], by_kind["padded"])]
-    result["speedup"] = [statistics.fmean(ratios), statistics.stdev(ratios) if len(ratios) > 1 else 0.0]
-    print(f"packed / padded: {result['speedup'][0]:.2f}x +- {result['speedup'][1]:.2f} (n={len(ratios)} paired runs)")
+    result["speedup"] = {}
+    for kind in args.kinds[1:]:
+        ratios = [p["tokens_per_s"] / q["tokens_per_s"] for p, q in zip(by_kind[kind], by_kind["padded"])]
+        result["speedup"][kind] = [statistics.fmean(ratios), statistics.stdev(ratios) if len(ratios) > 1 else 0.0]
+        mean, sd = result["speedup"][kind]
+        print(f"{kind} / padded: {mean:.2f}x +- {sd:.2f} (n={len(ratios)} paired runs)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

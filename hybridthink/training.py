@@ -10,6 +10,7 @@ from peft import LoraConfig
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from .chat_template import with_response_parser
+from .packing import keep_packed_rows_apart, uses_varlen_attention
 from .recipe import RecipeError, trainer_config
 from .rewards import get_reward_functions
 from .stage import StageContext, device_defaults
@@ -86,7 +87,9 @@ def rows_over_length(tokenizer, rows: list[dict], max_length: int | None) -> int
 
 def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict):
     """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``);
-    return (trained model, loss, steps and how many rows were cut at ``max_length``)."""
+    return (trained model, loss, steps, how many rows were cut at ``max_length`` and the packing).
+    With BFD packing and an attention without a varlen kernel, packed rows stay batch rows
+    (``hybridthink.packing``)."""
     args = _args(SFTConfig, ctx, defaults)
     over = rows_over_length(tokenizer, rows, args.max_length)
     if over:
@@ -94,9 +97,16 @@ def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dic
               f"tokens; their ends (the answers) are cut")
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, peft_config=lora_config(ctx))
+    packing = ("padding_free" if trainer.padding_free else args.packing_strategy) if args.packing else None
+    if packing == "padding_free" and not uses_varlen_attention(model):
+        keep_packed_rows_apart(trainer)
+        packing = "rows"
+        print(f"[{ctx.name}] packing: each packed row stays a batch row "
+              f"(attention '{model.config._attn_implementation}' has no varlen kernel)")
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
     return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step,
-                                     "processes": trainer.args.world_size, "rows_over_max_length": over}
+                                     "processes": trainer.args.world_size, "rows_over_max_length": over,
+                                     "packing": packing}
 
 
 def _curve(history: list[dict], key: str) -> list[float]:

@@ -237,6 +237,20 @@ def test_lora_stage_hands_off_a_merged_plain_checkpoint(smoke_run, tmp_path, env
     assert bool(changed) == learns
 
 
+def test_packed_stage_keeps_each_packed_row_a_batch_row(smoke_run, tmp_path, env):
+    run, _ = smoke_run
+    out = tmp_path / "stage1_cold_start"
+    proc = subprocess.run([sys.executable, "-m", "stage1_cold_start", "--config", "recipes/smoke/stage1.yaml",
+                           "--parent", str(run / "base"), "--output", str(out), "--set", "trainer.max_steps=2",
+                           "--set", "trainer.packing=true", "--set", "trainer.packing_strategy=bfd"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "packing: each packed row stays a batch row (attention 'sdpa'" in proc.stdout
+    assert json.loads((out / "handoff.json").read_text())["metrics"]["train"]["packing"] == "rows"
+    plain = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())["metrics"]["train"]
+    assert plain["packing"] is None
+
+
 def test_two_processes_hand_off_the_same_data_as_one(smoke_run, tmp_path, env):
     """`accelerate launch` with two processes on the CPU (gloo): both run the stage, the main one
     alone writes, both train on the rows it wrote, and the handoff matches the one-process run's."""
