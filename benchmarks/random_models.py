@@ -8,9 +8,8 @@ from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from hybridthink.chat_template import install_chat_template
 from hybridthink.toy.tokenizer import build_tokenizer
-from hybridthink.toy.world import generate_world, pretraining_corpus
+from hybridthink.toy.world import FAMILIES, generate_world, pretraining_corpus
 
-FAMILIES = ["arithmetic", "code", "instruction"]
 SHAPES = {
     "toy": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=48),
@@ -21,7 +20,7 @@ SHAPES = {
 
 def toy_world(sizes: dict[str, int], seed: int) -> dict[str, list[dict]]:
     """Toy-world splits of these sizes (items per family), difficulties 1 to 3."""
-    return generate_world(sizes, FAMILIES, [1, 2, 3], seed)
+    return generate_world(sizes, list(FAMILIES), [1, 2, 3], seed)
 
 
 def toy_tokenizer(seed: int):
