@@ -119,15 +119,16 @@ def device_defaults() -> dict:
 
 
 def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: dict, base_model: str | None = None,
-                 world: Path | None = None) -> dict:
-    """Save the checkpoint and tokenizer, drop trainer checkpoints, and write the manifest (main
-    process; the others wait for it and return the manifest it wrote)."""
+                 world: Path | None = None, weights: dict | None = None) -> dict:
+    """Save the checkpoint (``weights``, when given, instead of the model's own state) and tokenizer,
+    drop trainer checkpoints, and write the manifest (main process; the others wait for it and return
+    the manifest it wrote)."""
     state = processes()
     state.wait_for_everyone()
     if not state.is_main_process:
         state.wait_for_everyone()
         return read_manifest(ctx.output)
-    model.save_pretrained(ctx.output)
+    model.save_pretrained(ctx.output, state_dict=weights)
     tokenizer.save_pretrained(ctx.output)
     shutil.rmtree(ctx.trainer_dir, ignore_errors=True)
     manifest = write_manifest(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from datasets import Dataset
 from peft import LoraConfig
+from transformers.integrations import is_deepspeed_zero3_enabled
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from .chat_template import with_response_parser
@@ -58,9 +59,13 @@ def lora_config(ctx: StageContext) -> LoraConfig | None:
                       target_modules=section["target_modules"], task_type="CAUSAL_LM")
 
 
-def _merged(trainer, model):
-    """The trained model with any LoRA adapter merged into its weights."""
-    return trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else model
+def _trained(trainer, model) -> tuple:
+    """The trained model with any LoRA adapter merged into its weights, and the full weights to save
+    when DeepSpeed ZeRO-3 holds them partitioned (else None): each process holds only its shard, so
+    the model's own ``state_dict`` would save empty tensors. Every process must call this."""
+    if is_deepspeed_zero3_enabled():
+        return model, trainer.accelerator.get_state_dict(trainer.model_wrapped)
+    return (trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else model), None
 
 
 def _resume(ctx: StageContext) -> str | None:
@@ -72,7 +77,11 @@ def _resume(ctx: StageContext) -> str | None:
 
 def _args(cls, ctx: StageContext, defaults: dict):
     base = {**device_defaults(), **defaults, "output_dir": str(ctx.trainer_dir)}
-    return trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
+    args = trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
+    if ctx.recipe.get("lora", {}).get("enabled") and is_deepspeed_zero3_enabled():
+        raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'lora' cannot be merged under DeepSpeed ZeRO-3, whose "
+                          "processes each hold a shard of the weights; launch with recipes/accelerate/zero2.yaml or ddp.yaml")
+    return args
 
 
 def rows_over_length(tokenizer, rows: list[dict], max_length: int | None) -> int:
@@ -87,7 +96,8 @@ def rows_over_length(tokenizer, rows: list[dict], max_length: int | None) -> int
 
 def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict):
     """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``);
-    return (trained model, loss, steps, how many rows were cut at ``max_length`` and the packing).
+    return (trained model, loss, steps, how many rows were cut at ``max_length`` and the packing,
+    the weights to save: see :func:`_trained`).
     With BFD packing and an attention without a varlen kernel, packed rows stay batch rows
     (``hybridthink.packing``)."""
     args = _args(SFTConfig, ctx, defaults)
@@ -104,9 +114,9 @@ def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dic
         print(f"[{ctx.name}] packing: each packed row stays a batch row "
               f"(attention '{model.config._attn_implementation}' has no varlen kernel)")
     result = trainer.train(resume_from_checkpoint=_resume(ctx))
-    return _merged(trainer, model), {"loss": result.training_loss, "steps": result.global_step,
-                                     "processes": trainer.args.world_size, "rows_over_max_length": over,
-                                     "packing": packing}
+    model, weights = _trained(trainer, model)
+    return model, {"loss": result.training_loss, "steps": result.global_step, "processes": trainer.args.world_size,
+                   "rows_over_max_length": over, "packing": packing}, weights
 
 
 def _curve(history: list[dict], key: str) -> list[float]:
@@ -135,8 +145,9 @@ def graded_as_text(func: Callable, tokenizer) -> Callable:
 def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dict[str, Callable], defaults: dict,
              environments: dict[str, type] | None = None):
     """GRPO on prompt rows whose extra columns feed the reward functions (by name, as logged);
-    return (trained model, reward curves, one per reward). With ``environments`` (TRL environment
-    classes by name, which each row's ``environment`` column picks) rollouts may call their tools."""
+    return (trained model, reward curves, one per reward, the weights to save: see :func:`_trained`).
+    With ``environments`` (TRL environment classes by name, which each row's ``environment`` column
+    picks) rollouts may call their tools."""
     funcs = list(rewards.values())
     if environments:
         with_response_parser(tokenizer)
@@ -165,4 +176,5 @@ def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dic
         key = next((k for k in sorted(logged) if k.startswith(f"rewards/{name}") and k.endswith("/mean")), None)
         if key:
             metrics[f"{name}_curve"] = _curve(history, key)
-    return _merged(trainer, model), metrics
+    model, weights = _trained(trainer, model)
+    return model, metrics, weights

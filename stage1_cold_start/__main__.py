@@ -134,10 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     for key, value in stats.items():
         print(f"[{STAGE}] {key}: {value}")
     data, rows = ctx.write_data("sft", rows)
-    model, train = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
+    model, train, weights = run_sft(ctx, model, tokenizer, [{"messages": r["messages"]} for r in rows], TRAINER_DEFAULTS)
     metrics = {"curation": stats, "train": train}
-    finish_stage(ctx, model, tokenizer, data=data,
-                 metrics=metrics)
+    finish_stage(ctx, model, tokenizer, data=data, metrics=metrics, weights=weights)
 
 
 if __name__ == "__main__":

@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     if not items:
         raise SystemExit(f"[{STAGE}] no learnable queries left (see counts above): the stage-1 model solves all or none")
     data, items = ctx.write_data("queries", items)
-    model, rl = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], recipe_rewards(ctx, r["rewards"]),
+    model, rl, weights = run_grpo(ctx, model, tokenizer, [grpo_row(it) for it in items], recipe_rewards(ctx, r["rewards"]),
                          TRAINER_DEFAULTS)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"query_selection": selection, "train": rl})
+                 metrics={"query_selection": selection, "train": rl}, weights=weights)
 
 
 if __name__ == "__main__":

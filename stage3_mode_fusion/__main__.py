@@ -91,11 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     data.update(sampled)
     if r["mix"]["variant"] != "hybrid":  # after rejection sampling, which prompts with the parent's template
         install_chat_template(tokenizer, r["mix"]["variant"])
-    model, train = run_sft(ctx, model, tokenizer,
+    model, train, weights = run_sft(ctx, model, tokenizer,
                            [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"],
                              "tools": row.get("tools")} for row in rows], TRAINER_DEFAULTS)
     finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train})
+                 metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train}, weights=weights)
 
 
 if __name__ == "__main__":

@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         rows = [{**row, "environment": environment_of(row["task"], environments)} for row in rows]
     print(f"[{STAGE}] prompts by task/mode: {counts}")
     data, rows = ctx.write_data("prompts", rows)
-    model, rl = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments)
+    model, rl, weights = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"tasks": mix, "prompts": counts, "train": rl})
+                 metrics={"tasks": mix, "prompts": counts, "train": rl}, weights=weights)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def redraw_unseen_embeddings(model, tokenizer, tokens: list[str], texts: list[st
         for token, i in zip(tokens, ids):
             if not any(token in text for text in texts):
                 fresh = torch.randn(embeddings.shape[1], generator=generator)
-                embeddings[i] = fresh / fresh.norm() * norm
+                embeddings[i] = (fresh / fresh.norm()).to(embeddings) * norm  # drawn on the CPU: the same on any device
     return {"before": round(before, 4), "after": round(cosine(), 4)}
 
 
