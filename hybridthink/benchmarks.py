@@ -31,7 +31,6 @@ from pathlib import Path
 
 import torch
 from tqdm import tqdm
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from .budget import DEFAULT_EFFORTS, generate_with_budget, resolve_budget
 from .evaluation import ci95
@@ -40,6 +39,7 @@ from .ifeval import Verdict, check
 from .jsonl import DataError, read_jsonl
 from .modes import THINK_CLOSE, split_thinking
 from .rewards import code_execution_reward, math_accuracy_reward
+from .stage import load_checkpoint
 
 MATH_SUFFIX = "\nPut the final answer in \\boxed{}."
 CODE_PREFIX = "Complete the following Python function. Reply with the whole function in one Python code block.\n\n"
@@ -241,8 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         named = "; ".join(f"{it['id']} in {path}" for it, path in found[:5])
         raise SystemExit(f"error: {len(found)} benchmark item(s) appear in the model's training data ({named}); "
                          "evaluate elsewhere or pass --allow-overlap")
-    model = AutoModelForCausalLM.from_pretrained(a.model)
-    tokenizer = AutoTokenizer.from_pretrained(a.model)
+    model, tokenizer = load_checkpoint(a.model)
     records, result = [], {"model": str(a.model), "k": a.k, "seed": a.seed, "full": a.full, "limit": a.limit,
                            "overlapping_items": [it["id"] for it, _ in found], "families": {}}
     for family, group in tqdm([(f, items[f]) for f in families], desc="benchmarks"):

@@ -23,12 +23,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 from .budget import generate_with_budget  # noqa: E402
 from .evaluation import ITEM_KEYS, ci95, conversation  # noqa: E402
 from .jsonl import read_jsonl  # noqa: E402
 from .scoring import score_items  # noqa: E402
+from .stage import load_checkpoint, run_main  # noqa: E402
 
 
 def _point(model, tokenizer, items: list[dict], budget: int | None, effort: str | None, efforts: dict | None,
@@ -124,8 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     items = read_jsonl(a.items, ITEM_KEYS)
     curves = {}
     for model_dir in a.model:
-        model = AutoModelForCausalLM.from_pretrained(model_dir)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model, tokenizer = load_checkpoint(model_dir)
         name = Path(model_dir).name
         curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
                                     batch_size=a.batch_size)
@@ -140,6 +139,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from .stage import run_main
-
     run_main(main)

@@ -14,8 +14,6 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from .chat_template import template_variant
 from .generation import assistant_turn, chat_prompts, generate
 from .handoff import HandoffError, world_file
@@ -23,6 +21,7 @@ from .jsonl import read_jsonl
 from .length_control import length_instruction, length_reward, length_text
 from .modes import NO_THINK_FLAG, VARIANT_MODES, split_thinking, turn_mode
 from .scoring import score_items
+from .stage import load_checkpoint, run_main
 from .toy.world import worked_as_chat, worked_prompt
 
 ITEM_KEYS = ("id", "family", "prompt")
@@ -167,8 +166,7 @@ def evaluate_dir(model_dir: str | Path, items_path: str | Path, output: str | Pa
     """Evaluate the checkpoint in ``model_dir``; write ``eval.json`` and per-item ``eval_items.jsonl`` beside it."""
     model_dir = Path(model_dir)
     items = read_jsonl(items_path, ITEM_KEYS)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model, tokenizer = load_checkpoint(model_dir)
     summary, records = evaluate(model, tokenizer, items, **kw)
     result = {"model": str(model_dir), "items": str(items_path), "settings": {"decoding": "greedy", **kw}, "modes": summary}
     output = Path(output) if output else model_dir / "eval.json"
@@ -214,6 +212,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from .stage import run_main
-
     run_main(main)

@@ -15,10 +15,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from .generation import chat_prompts, generate
 from .modes import completion_text, prompt_question, split_thinking
+from .stage import load_checkpoint
 
 DEFAULT_RUBRIC = "10: correct and complete; 5: partly correct; 0: wrong, missing or off-topic."
 JUDGE_PROMPT = (
@@ -56,8 +55,8 @@ def load_judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale
                  batch_size: int = 32) -> Callable:
     """A GRPO reward function grading each completion against the row's ``reference`` column with
     the judge model in ``model_dir``. Rows without a reference get None."""
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model, tokenizer = load_checkpoint(model_dir)
+    model.eval()
 
     def judge_reward(prompts, completions, reference=None, log_metric=None, **kwargs) -> list[float | None]:
         references = reference if reference is not None else [None] * len(completions)

@@ -27,7 +27,7 @@ from .chat_template import render
 from .handoff import read_manifest, resolve_from
 from .jsonl import read_jsonl
 from .modes import completion_text
-from .stage import device_defaults
+from .stage import device_defaults, load_checkpoint
 from .toy.world import preference_pairs
 
 PAIR_KEYS = ("prompt", "chosen", "rejected")
@@ -63,8 +63,8 @@ def pair_accuracy(score: Callable, pairs: list[dict]) -> dict:
 def load_preference_reward(model_dir: str | Path, batch_size: int = 32) -> Callable:
     """A GRPO reward function scoring each (prompt, completion) with the reward model in
     ``model_dir`` (its scalar output; higher is better)."""
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model, tokenizer = load_checkpoint(model_dir, AutoModelForSequenceClassification)
+    model.eval()
     tokenizer.padding_side = "left"
 
     @torch.no_grad()

@@ -17,7 +17,6 @@ Tests exchange data with the candidate by value: in-place changes the candidate 
 argument are not seen by the tests.
 """
 
-import ast
 import builtins
 import contextlib
 import ctypes
@@ -31,7 +30,7 @@ import sys
 
 MAX_MESSAGE_BYTES = 64 << 20
 # Imported before the uid drop of a root host without namespaces, which cannot read them later.
-PRELOAD = ("collections", "functools", "heapq", "itertools", "json", "math", "random", "re", "string",
+PRELOAD = ("ast", "collections", "functools", "heapq", "itertools", "json", "math", "random", "re", "string",
            "typing", "bisect", "copy", "fractions", "decimal", "statistics", "threading", "subprocess",
            "socket", "glob", "time", "datetime", "hashlib", "operator", "dataclasses", "enum")
 

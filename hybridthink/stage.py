@@ -42,6 +42,12 @@ def processes() -> PartialState:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
+def load_checkpoint(path: str | Path, model_class=AutoModelForCausalLM):
+    """A checkpoint's model, on this process's device (its GPU when there is one: generation before
+    training and evaluation run there, not on the CPU), and its tokenizer."""
+    return model_class.from_pretrained(path).to(processes().device), AutoTokenizer.from_pretrained(path)
+
+
 @dataclass
 class StageContext:
     name: str
@@ -63,7 +69,7 @@ class StageContext:
 
     def load_parent_model(self):
         """The parent stage's checkpoint and tokenizer."""
-        return AutoModelForCausalLM.from_pretrained(self.parent), AutoTokenizer.from_pretrained(self.parent)
+        return load_checkpoint(self.parent)
 
     def write_data(self, name: str, rows: list[dict]) -> tuple[dict, list[dict]]:
         """Write rows to ``data/<name>.jsonl`` in the output (main process); return its manifest

@@ -17,13 +17,12 @@ import random
 import statistics
 from pathlib import Path
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from .evaluation import ITEM_KEYS, ci95
 from .generation import chat_prompts, generate
 from .handoff import world_file
 from .jsonl import read_jsonl
 from .modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, resolve_mode
+from .stage import load_checkpoint, run_main
 
 FLAGS = (None, THINK_FLAG, NO_THINK_FLAG)
 
@@ -89,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--system", help="a system prompt opening every dialogue (e.g. 'You are a helpful assistant.')")
     p.add_argument("--output", help="default: thinkfollow.json inside the model directory")
     a = p.parse_args(argv)
-    model = AutoModelForCausalLM.from_pretrained(a.model)
-    tokenizer = AutoTokenizer.from_pretrained(a.model)
+    model, tokenizer = load_checkpoint(a.model)
     items = a.items or str(world_file(a.model))
     summary, records = think_follow(model, tokenizer, read_jsonl(items, ITEM_KEYS), n_dialogues=a.dialogues,
                                     turns=a.turns, seed=a.seed, max_new_tokens=a.max_new_tokens,
@@ -104,6 +102,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from .stage import run_main
-
     run_main(main)

@@ -16,7 +16,6 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import get_json_schema
 from trl.chat_template_utils import parse_response
 
@@ -25,6 +24,7 @@ from .evaluation import ci95, conversation
 from .generation import generate
 from .jsonl import DataError, read_jsonl
 from .rewards import math_accuracy_reward
+from .stage import load_checkpoint
 from .tools import get_tools
 
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         items = read_jsonl(a.items, ("id", "prompt", "answer"))
     except (ValueError, DataError) as err:
         raise SystemExit(f"error: {err}") from None
-    model, tokenizer = AutoModelForCausalLM.from_pretrained(a.model), AutoTokenizer.from_pretrained(a.model)
+    model, tokenizer = load_checkpoint(a.model)
     summary, records = tool_use_eval(model, tokenizer, items, tools, max_calls=a.max_calls,
                                      max_new_tokens=a.max_new_tokens)
     out = a.output or a.model / "tool_eval.json"
