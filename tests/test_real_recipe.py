@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,12 +158,16 @@ def test_real_recipe_maps_its_datasets_and_runs_all_four_stages(tmp_path, base_l
     stage3 = tmp_path / "run" / "stage3_mode_fusion"
     proc = _run(["stage3_mode_fusion", "--config", str(recipes / "stage3.yaml"), "--parent", str(stage2),
                  "--output", str(stage3), "--set", "rejection_sampling.k=2", "--set", "rejection_sampling.max_new_tokens=16",
-                 "--set", "mix.size=40", "--set", "mix.budget_range=[2,8]", "--set", "trainer.max_length=256",
+                 "--set", "mix.size=40", "--set", "mix.budget_range=[2,8]", "--set", "mix.length_rows=6", "--set", "trainer.max_length=256",
                  "--set", "trainer.num_train_epochs=1", *SMALL], tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     mix = json.loads((stage3 / "handoff.json").read_text())["metrics"]["mix"]
     instruction_prompts = sum(it["family"] == "instruction" for it in world["stage3"])
     assert mix["non_thinking_without_response"] == instruction_prompts > 0 and mix["think"] > 0 and mix["no_think"] > 0
+    lengths = [r for r in read_jsonl(stage3 / "data" / "fusion.jsonl") if r["kind"].endswith("_length")]
+    assert len(lengths) == mix["length"] == 6 - mix.get("length_no_fit", 0) > 0
+    asked = [next(m["content"] for m in reversed(r["messages"]) if m["role"] == "user") for r in lengths]
+    assert all(re.search(r"Answer in at (most|least) \d+ \w+\.", q) for q in asked), asked
 
     stage4 = tmp_path / "run" / "stage4_general_rl"
     proc = _run(["stage4_general_rl", "--config", str(recipes / "stage4.yaml"), "--parent", str(stage3),
