@@ -55,8 +55,7 @@ def load_judge_reward(model_dir: str | Path, rubric: str = DEFAULT_RUBRIC, scale
                  batch_size: int = 32) -> Callable:
     """A GRPO reward function grading each completion against the row's ``reference`` column with
     the judge model in ``model_dir``. Rows without a reference get None."""
-    model, tokenizer = load_checkpoint(model_dir)
-    model.eval()
+    model, tokenizer = load_checkpoint(model_dir)  # in eval mode, as from_pretrained leaves it
 
     def judge_reward(prompts, completions, reference=None, log_metric=None, **kwargs) -> list[float | None]:
         references = reference if reference is not None else [None] * len(completions)

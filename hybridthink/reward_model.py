@@ -63,8 +63,7 @@ def pair_accuracy(score: Callable, pairs: list[dict]) -> dict:
 def load_preference_reward(model_dir: str | Path, batch_size: int = 32) -> Callable:
     """A GRPO reward function scoring each (prompt, completion) with the reward model in
     ``model_dir`` (its scalar output; higher is better)."""
-    model, tokenizer = load_checkpoint(model_dir, AutoModelForSequenceClassification)
-    model.eval()
+    model, tokenizer = load_checkpoint(model_dir, AutoModelForSequenceClassification)  # in eval mode
     tokenizer.padding_side = "left"
 
     @torch.no_grad()
