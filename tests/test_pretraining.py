@@ -1,11 +1,16 @@
 """Pretraining packs documents into rows without letting them attend to each other."""
 
+import json
+from pathlib import Path
+
 import torch
+from safetensors.torch import load_file
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from hybridthink.toy.base import DocumentPackingCollator, packed_documents, redraw_unseen_embeddings
 from hybridthink.toy.tokenizer import FLAG_TOKENS, build_tokenizer
 
+ROOT = Path(__file__).resolve().parent.parent
 DOCS = ["Question: What is 1 + 2?\nAnswer: 3", "Question: Write the word cat 2 times.\nAnswer: cat cat", "You are"]
 
 
@@ -52,3 +57,21 @@ def test_flags_pretraining_never_reads_get_distinct_embeddings():
     drawn = embeddings.detach().clone()
     redraw_unseen_embeddings(model, tokenizer, flags, DOCS + ["Add 1 and 2. /think"], seed=1)
     assert torch.equal(embeddings[ids[1]], drawn[ids[1]]) and not torch.equal(embeddings[ids[0]], drawn[ids[0]])
+
+
+def test_a_recipe_pretrains_the_same_base_on_every_run(tmp_path):
+    """The base's random init follows the recipe's seed, not whatever state torch's generator is in."""
+    from hybridthink.recipe import load_recipe
+    from hybridthink.toy.base import DEFAULTS, pretrain, write_world
+
+    recipe = load_recipe(ROOT / "recipes/smoke/base.yaml", DEFAULTS, ["trainer.max_steps=1"])
+    write_world(recipe, tmp_path / "world")
+    rows = [json.loads(line) for line in (tmp_path / "world/pretrain.jsonl").open()]
+    weights = []
+    for run in range(2):
+        torch.manual_seed(run)  # as two fresh processes would leave it
+        pretrain(recipe, rows, tmp_path / f"base{run}", tmp_path / f"trainer{run}")
+        weights.append(load_file(tmp_path / f"base{run}/model.safetensors"))
+    assert weights[0].keys() == weights[1].keys()
+    for name in weights[0]:
+        assert torch.equal(weights[0][name], weights[1][name]), name

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM, set_seed
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -152,9 +152,10 @@ def pretrain(recipe: dict, world_rows: list[dict], out: Path, resume_dir: Path) 
         tie_word_embeddings=True,
         **recipe["model"],
     )
+    args = trainer_config(SFTConfig, recipe["trainer"], {**device_defaults(), **TRAINER_DEFAULTS, "output_dir": str(resume_dir)})
+    set_seed(args.seed)  # the Trainer seeds only after the model exists: without this its init is drawn anew each run
     model = Qwen3ForCausalLM(config)
     model.config.use_cache = False  # with a KV cache transformers would not mask packed documents apart
-    args = trainer_config(SFTConfig, recipe["trainer"], {**device_defaults(), **TRAINER_DEFAULTS, "output_dir": str(resume_dir)})
     trainer = SFTTrainer(model=model, args=args, train_dataset=packed_documents(texts, tokenizer, args.max_length),
                          processing_class=tokenizer, data_collator=DocumentPackingCollator(tokenizer.pad_token_id))
     start = time.time()
