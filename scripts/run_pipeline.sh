@@ -2,7 +2,8 @@
 # Base + the four stages + evaluation after each (and ThinkFollow, and tool use when the world has tool items,
 # after stages 3 and 4), then the report card.
 #   scripts/run_pipeline.sh [RECIPE_DIR] [RUN_DIR] [--set key=value ...]   (defaults: recipes/toy runs/toy)
-# Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2).
+# Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2); BASE_ARGS go to
+# the base alone (e.g. BASE_ARGS="--set trainer.seed=1": another pretrained toy base, to measure the spread across bases).
 # A finished stage is skipped when run again; a killed one resumes from its last trainer checkpoint.
 set -euo pipefail
 here="$(dirname "$0")"
@@ -10,7 +11,7 @@ source "$here/_launch.sh"
 recipes="${1:-$ROOT/recipes/toy}"; run="${2:-$ROOT/runs/toy}"
 shift $(( $# < 2 ? $# : 2 ))
 start=$(date +%s)
-"$here/base.sh" "$recipes" "$run/base"
+"$here/base.sh" "$recipes" "$run/base" ${BASE_ARGS:-}
 "$here/eval.sh" "$run/base" "$run/base/world/eval.jsonl" --modes raw,think --length-items 0 ${EVAL_ARGS:-}
 parent="$run/base"
 for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:stage4_general_rl; do

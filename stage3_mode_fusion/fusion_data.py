@@ -302,7 +302,7 @@ def paired_direct(thinking: list[tuple[dict, str]], direct: list[dict]) -> tuple
     """The non-thinking rows whose query (``id``) also has a thinking sample, and how many were
     dropped. Without pairing, the queries the model never solves while thinking reach the mix in
     the non-thinking mode only, and the model learns to tell the mode from the question instead
-    of the flag (README, "Pairing the modes")."""
+    of the flag (results/thinkfollow_toy/README.md, "Pairing the modes")."""
     answered = {item["id"] for item, _ in thinking}
     kept = [row for row in direct if row["id"] in answered]
     if thinking and direct and not kept:

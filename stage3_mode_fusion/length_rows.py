@@ -64,7 +64,8 @@ def length_rows(thinking: list[tuple[dict, str]], n: int, families: list[str], m
         # The thinking ends with the limit, as the toy's instruction reasoning ends with its rules: the
         # answer is then written right after the limit, not a whole reasoning away from it. It opens
         # with it too, where the limit is a few tokens back: with the closing line alone the toy model
-        # also restated made-up limits in plain arithmetic, and stage 4 then unlearnt the line (README).
+        # also restated made-up limits in plain arithmetic, and stage 4 then unlearnt the line
+        # (results/stage4_toy/README.md, runs AJ-7 … AJ-10).
         rules = f"The rules: {asked[0].lower()}{asked[1:]}"
         planned = f"{rules}\n{thought}\n{rules}"
         msgs.append({"role": "assistant", "content": join_thinking(planned, reply) if think else reply})

@@ -28,7 +28,7 @@ STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusio
 def env(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable,
-            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48"}
+            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48", "BASE_ARGS": "--set trainer.seed=7"}
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,12 @@ def test_manifest_chain_links_every_stage(smoke_run):
             assert (run / child / entry["path"]).is_file()
             # A 3-step model passes no rejection sampling: its thinking rows are references (fill_unsolved).
             assert entry["rows"] > 0 or name == "rejection_sampled", (child, name)
-    flags = json.loads((run / "base" / "handoff.json").read_text())["metrics"]["pretrain"]["flag_embedding_cosine"]
-    assert abs(flags["after"]) < 0.5, "the flags pretraining never reads get distinct embeddings"
+    base = json.loads((run / "base" / "handoff.json").read_text())
+    assert base["config"]["resolved"]["trainer"]["seed"] == 7, "BASE_ARGS reach the base"
     stage1 = json.loads((run / "stage1_cold_start" / "handoff.json").read_text())
+    assert stage1["config"]["resolved"]["trainer"].get("seed") != 7, "and the base alone"
+    flags = base["metrics"]["pretrain"]["flag_embedding_cosine"]
+    assert abs(flags["after"]) < 0.5, "the flags pretraining never reads get distinct embeddings"
     curation = stage1["metrics"]["curation"]
     assert curation["teacher_responses"] > 0 and "removed_by_response_filter" in curation
     assert 0 < curation["sft_dialogues"] < curation["sft_samples"], "stage 1 turns a share of its rows into dialogues"

@@ -123,7 +123,7 @@ def redraw_unseen_embeddings(model, tokenizer, tokens: list[str], texts: list[st
     A token pretraining never reads only ever gets the tied output gradient that pushes every
     unseen token's logit down, so the toy flags ``/think`` and ``/no_think`` leave pretraining with
     nearly the same embedding (cosine 0.84-0.90 on four bases). On one base stage 3 never told them apart
-    (README, run AL)."""
+    (results/stage4_toy/README.md, run AL)."""
     embeddings = model.get_input_embeddings().weight
     ids = [tokenizer.convert_tokens_to_ids(t) for t in tokens]
     def cosine() -> float:

@@ -15,7 +15,8 @@ from ..tools import calculator
 SPECIAL_TOKENS = ["<|endoftext|>", *TURN_TOKENS]
 ADDED_TOKENS = list(TAG_TOKENS)
 # The soft switches as whole tokens too (the text is unchanged): with them split into pieces that
-# share "think", the tiny model confused an earlier /think with /no_think (README, "Flags as tokens").
+# share "think", the tiny model confused an earlier /think with /no_think
+# (results/thinkfollow_toy/README.md, "Flags as tokens").
 FLAG_TOKENS = ["/no_think", "/think"]
 
 
@@ -33,7 +34,8 @@ def tool_system_text() -> str:
 
 def _with_chat_words(texts: Iterable[str]) -> Iterable[str]:
     # The tool turn too: without merges for it, it took 430 tokens, past every position the earlier
-    # stages train, and the tiny model could not work after it (README, "Tool use").
+    # stages train, and the tiny model could not work after it
+    # (results/stage4_toy/README.md, "Tool use on the toy world").
     tools = tool_system_text()
     for i, text in enumerate(texts):
         yield text
