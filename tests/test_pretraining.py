@@ -1,4 +1,5 @@
-"""Pretraining packs documents into rows without letting them attend to each other."""
+"""Pretraining packs documents into rows without letting them attend to each other, and a recipe
+pretrains the same base on every run."""
 
 import json
 from pathlib import Path
@@ -7,7 +8,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
-from hybridthink.toy.base import DocumentPackingCollator, packed_documents, redraw_unseen_embeddings
+from hybridthink.recipe import load_recipe
+from hybridthink.toy.base import (DEFAULTS, DocumentPackingCollator, packed_documents, pretrain,
+                                  redraw_unseen_embeddings, write_world)
 from hybridthink.toy.tokenizer import FLAG_TOKENS, build_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +64,6 @@ def test_flags_pretraining_never_reads_get_distinct_embeddings():
 
 def test_a_recipe_pretrains_the_same_base_on_every_run(tmp_path):
     """The base's random init follows the recipe's seed, not whatever state torch's generator is in."""
-    from hybridthink.recipe import load_recipe
-    from hybridthink.toy.base import DEFAULTS, pretrain, write_world
-
     recipe = load_recipe(ROOT / "recipes/smoke/base.yaml", DEFAULTS, ["trainer.max_steps=1"])
     write_world(recipe, tmp_path / "world")
     rows = [json.loads(line) for line in (tmp_path / "world/pretrain.jsonl").open()]
