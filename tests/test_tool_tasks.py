@@ -5,6 +5,8 @@ import json
 from hybridthink.chat_template import render
 from hybridthink.modes import completion_mode
 from hybridthink.rewards import assistant_turns, mode_adherence_reward, think_format_reward
+from hybridthink.jsonl import read_jsonl
+from hybridthink.toy.base import write_world
 from hybridthink.toy.tool_tasks import make_items, pretraining_text, sft_rows, trajectory
 from hybridthink.toy.world import pretraining_corpus
 from hybridthink.tools import calculator
@@ -12,10 +14,22 @@ from hybridthink.tools import calculator
 
 def test_items_are_distinct_products_the_calculator_answers():
     items = make_items(60, seed=0, difficulties=[2, 3])
-    assert len({it["prompt"] for it in items}) == 60 and len({it["id"] for it in items}) == 60
+    assert len({it["expression"] for it in items}) == 60 and len({it["id"] for it in items}) == 60
     assert all(calculator(it["expression"]) == it["answer"] and int(it["answer"]) >= 1000 for it in items)
     assert not {it["prompt"] for it in make_items(20, seed=1, difficulties=[2], exclude={items[0]["prompt"]})} & {
         items[0]["prompt"]}
+
+
+def test_no_product_is_asked_in_two_splits_of_the_world(tmp_path):
+    recipe = {"world": {"seed": 0, "families": ["arithmetic"], "difficulties": [1],
+                        "sizes": {"pretrain": 5, "stage1": 5, "stage2": 5, "stage3": 5, "stage4": 5, "eval": 5},
+                        "tool_sizes": {"pretrain": 2500, "stage3": 200, "eval": 40}, "tool_difficulties": [1]}}
+    write_world(recipe, tmp_path)
+    products = {split: {it["expression"] for it in read_jsonl(tmp_path / f"tool_{split}.jsonl")}
+                for split in ("pretrain", "stage3", "eval")}
+    assert sum(map(len, products.values())) == 2740
+    assert not products["eval"] & (products["pretrain"] | products["stage3"])
+    assert not products["pretrain"] & products["stage3"]
 
 
 def test_trajectories_render_as_the_model_generates_them_in_both_modes(tokenizer):

@@ -33,13 +33,14 @@ def make_item(rng: random.Random, difficulty: int) -> dict:
 
 
 def make_items(n: int, seed: int, difficulties: list[int], exclude: set[str] = frozenset()) -> list[dict]:
-    """``n`` distinct tool items cycling through ``difficulties``, none of whose prompts is in ``exclude``."""
+    """``n`` tool items with distinct products cycling through ``difficulties``, none whose prompt or
+    expression is in ``exclude`` (so a product held out in one split is not asked in another phrasing)."""
     rng = random.Random(f"tool-{seed}")
     items, seen = [], set(exclude)
     while len(items) < n:
         item = make_item(rng, difficulties[len(items) % len(difficulties)])
-        if item["prompt"] not in seen:
-            seen.add(item["prompt"])
+        if item["prompt"] not in seen and item["expression"] not in seen:
+            seen.update((item["prompt"], item["expression"]))
             items.append({**item, "id": f"tool-{seed}-{len(items):05d}"})
     return items
 
