@@ -3,9 +3,9 @@
 import json
 
 from hybridthink.chat_template import render
+from hybridthink.jsonl import read_jsonl
 from hybridthink.modes import completion_mode
 from hybridthink.rewards import assistant_turns, mode_adherence_reward, think_format_reward
-from hybridthink.jsonl import read_jsonl
 from hybridthink.toy.base import write_world
 from hybridthink.toy.tool_tasks import make_items, pretraining_text, sft_rows, trajectory
 from hybridthink.toy.world import pretraining_corpus

@@ -106,7 +106,8 @@ def write_world(recipe: dict, world_dir: Path) -> dict:
     for i, (split, n) in enumerate(sorted(w["tool_sizes"].items())):
         if split not in (*SPLITS, "pretrain"):
             raise ValueError(f"unknown split {split!r} in world.tool_sizes; known: {['pretrain', *SPLITS]}")
-        taken = {key for rows in splits.values() for it in rows for key in (it["prompt"], it.get("expression"))}
+        taken = {it["prompt"] for rows in splits.values() for it in rows} | {
+            it["expression"] for rows in splits.values() for it in rows if it.get("expression")}
         splits[f"tool_{split}"] = make_items(n, w["seed"] * 100 + i, w["tool_difficulties"] or w["difficulties"], exclude=taken)
     data = {}
     for split in ("pretrain", *SPLITS, *(s for s in splits if s.startswith("tool_"))):
