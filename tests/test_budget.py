@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hybridthink.budget import generate, generate_with_budget, resolve_budget
+from hybridthink.budget import generate, generate_with_budget, is_vllm, load_generator, resolve_budget
 from hybridthink.generation import chat_prompts
 from hybridthink.generation import generate as plain_generate
 from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, split_thinking
@@ -60,3 +60,11 @@ def test_effort_levels_resolve_by_argument_system_prompt_or_number():
         resolve_budget(user, effort="extreme")
     with pytest.raises(ValueError, match=">= 0"):
         resolve_budget(user, thinking_budget=-1)
+
+
+def test_load_generator_names_an_unknown_backend(tiny_checkpoint):
+    model_dir, _, _ = tiny_checkpoint
+    model, tokenizer = load_generator(model_dir)
+    assert not is_vllm(model) and tokenizer.eos_token_id is not None
+    with pytest.raises(ValueError, match="unknown backend 'sglang'; known: hf, vllm"):
+        load_generator(model_dir, "sglang")
