@@ -1,10 +1,18 @@
-"""Thinking budgets on a tiny real Qwen3 model (random weights, real HF generate)."""
+"""Thinking budgets on a tiny real Qwen3 model (random weights): real HF generate, and a real
+vLLM engine (tests marked ``vllm``: `make test-vllm` runs them with vLLM's CPU build in its own
+virtualenv; `pytest -m vllm` wherever vLLM is installed, a GPU machine included), whose greedy
+completions must equal HF's token for token."""
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
 
+from hybridthink import budget_eval
 from hybridthink.budget import generate, generate_with_budget, is_vllm, load_generator, resolve_budget
 from hybridthink.generation import chat_prompts
 from hybridthink.generation import generate as plain_generate
@@ -17,11 +25,9 @@ def conversations(n: int) -> list[list[dict]]:
     return [[{"role": "user", "content": f"What is {i} + 3?"}] for i in range(n)]
 
 
-def test_no_thinking_segment_exceeds_its_budget(tiny_model, tokenizer):
-    out = []
-    for budget in BUDGETS:
-        torch.manual_seed(budget)
-        out += generate_with_budget(tiny_model, tokenizer, conversations(60), budget, max_answer_tokens=8, do_sample=True, temperature=1.5)
+def assert_budgets_kept(out) -> None:
+    """240 sampled completions (60 per budget, 8 answer tokens): none thinks past its budget, and
+    each is well formed for its kind."""
     assert len(out) == 240
     for c in out:
         assert c.thinking_tokens <= c.budget, c
@@ -35,6 +41,14 @@ def test_no_thinking_segment_exceeds_its_budget(tiny_model, tokenizer):
         if c.forced:  # ran to the budget exactly, then the stop-thinking text closed the block
             assert c.thinking_tokens == c.budget and STOP_THINKING_TEXT.split("\n")[0] in thinking
     assert sum(c.forced for c in out) > 100
+
+
+def test_no_thinking_segment_exceeds_its_budget(tiny_model, tokenizer):
+    out = []
+    for budget in BUDGETS:
+        torch.manual_seed(budget)
+        out += generate_with_budget(tiny_model, tokenizer, conversations(60), budget, max_answer_tokens=8, do_sample=True, temperature=1.5)
+    assert_budgets_kept(out)
     assert 0 < sum(c.answer_complete for c in out) < len(out)
     assert any(c.budget and not c.forced and "</think>" in c.text for c in out), "no row closed its thinking itself"
 
@@ -68,3 +82,78 @@ def test_load_generator_names_an_unknown_backend(tiny_checkpoint):
     assert not is_vllm(model) and tokenizer.eos_token_id is not None
     with pytest.raises(ValueError, match="unknown backend 'sglang'; known: hf, vllm"):
         load_generator(model_dir, "sglang")
+
+
+@pytest.fixture(scope="module")
+def vllm_models(tmp_path_factory, tokenizer):
+    """(HF model, vLLM engine, checkpoint dir) over the same random weights; head_dim 48, as vLLM's
+    CPU attention takes no head_dim below 32."""
+    vllm = pytest.importorskip("vllm", reason="vLLM is not installed: make test-vllm")
+    torch.manual_seed(0)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer), hidden_size=96, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=48, max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    hf = Qwen3ForCausalLM(config).eval()
+    path = tmp_path_factory.mktemp("tiny_vllm")
+    hf.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    device = os.environ.get("HYBRIDTHINK_TEST_DEVICE", "cpu")
+    engine = vllm.LLM(model=str(path), dtype="float32", max_model_len=512, enforce_eager=True, seed=0,
+                      gpu_memory_utilization=0.1, kv_cache_memory_bytes=256 * 2**20)
+    return hf.to(device), engine, path
+
+
+@pytest.mark.vllm
+def test_vllm_engine_is_recognised(vllm_models):
+    hf, engine, _ = vllm_models
+    assert is_vllm(engine) and not is_vllm(hf)
+
+
+@pytest.mark.vllm
+@pytest.mark.parametrize("budget", [*BUDGETS, None])
+def test_vllm_greedy_matches_hf_generate(vllm_models, tokenizer, budget):
+    hf, engine, _ = vllm_models
+    kwargs = dict(max_answer_tokens=8, max_thinking_tokens=48)
+    on_hf = generate_with_budget(hf, tokenizer, conversations(16), budget, **kwargs)
+    on_vllm = generate_with_budget(engine, tokenizer, conversations(16), budget, **kwargs)
+    assert on_vllm == on_hf
+    if budget:  # random weights never close the think block themselves within a few tokens
+        assert all(c.forced and c.thinking_tokens == budget for c in on_vllm)
+
+
+@pytest.mark.vllm
+def test_vllm_no_thinking_segment_exceeds_its_budget(vllm_models, tokenizer):
+    _, engine, _ = vllm_models
+    out = []
+    for budget in BUDGETS:
+        out += generate_with_budget(engine, tokenizer, conversations(60), budget, max_answer_tokens=8,
+                                    do_sample=True, temperature=1.5)
+    assert_budgets_kept(out)
+    assert len({c.text for c in out if c.budget == 40}) > 30, "sampling gave the same text to most rows"
+
+
+@pytest.mark.vllm
+def test_vllm_effort_from_the_system_prompt(vllm_models, tokenizer):
+    _, engine, _ = vllm_models
+    conv = [{"role": "system", "content": "Thinking effort: 5"}, {"role": "user", "content": "What is 1 + 3?"}]
+    [text] = generate(engine, tokenizer, [conv], max_answer_tokens=4)
+    [row] = generate_with_budget(engine, tokenizer, [conv], max_answer_tokens=4)
+    assert text == row.text and row.budget == 5 and row.thinking_tokens <= 5
+
+
+@pytest.mark.vllm
+def test_budget_eval_cli_gives_the_same_curve_on_either_backend(vllm_models, tmp_path):
+    _, _, path = vllm_models
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(json.dumps({"id": f"a{i}", "family": "arithmetic", "prompt": f"What is {i} + 3?",
+                                         "answer": str(i + 3)}) + "\n" for i in range(6)))
+    curves = {}
+    for backend in ("hf", "vllm"):
+        budget_eval.main(["--model", str(path), "--items", str(items), "--budgets", "0,4,16", "--max-answer-tokens", "6",
+                          "--backend", backend, "--out", str(tmp_path / backend)])
+        curves[backend] = json.loads((tmp_path / backend / "budget_curve.json").read_text())
+        assert curves[backend]["backend"] == backend and (tmp_path / backend / "budget_curve.png").stat().st_size > 0
+    assert curves["vllm"]["curves"] == curves["hf"]["curves"]
+    assert [p["mean_thinking_tokens"] for p in curves["vllm"]["curves"][path.name]["points"]] == [0, 4, 16]
