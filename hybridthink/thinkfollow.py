@@ -21,7 +21,7 @@ from .evaluation import ITEM_KEYS, ci95
 from .generation import chat_prompts, generate
 from .handoff import world_file
 from .jsonl import read_jsonl
-from .modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, resolve_mode
+from .modes import NO_THINK_FLAG, THINK_FLAG, completion_mode, last_flag, resolve_mode
 from .stage import load_checkpoint, run_main
 
 FLAGS = (None, THINK_FLAG, NO_THINK_FLAG)
@@ -36,8 +36,8 @@ def dialogue_plans(items: list[dict], n_dialogues: int, turns: int, seed: int) -
 
 def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100, turns: int = 3, seed: int = 0,
                  max_new_tokens: int = 200, batch_size: int = 64, system: str | None = None) -> tuple[dict, list[dict]]:
-    """The ThinkFollow score with its 95% CI, per turn, per wanted mode and per (item family, wanted
-    mode); and per-turn records. ``system``: a system prompt opening every dialogue."""
+    """The ThinkFollow score with its 95% CI, per turn, per wanted mode, per (flag source, wanted mode)
+    with counts and per (item family, wanted mode); and per-turn records. ``system``: a system prompt opening every dialogue."""
     plans = dialogue_plans(items, n_dialogues, turns, seed)
     conversations: list[list[dict]] = [[{"role": "system", "content": system}] if system else [] for _ in plans]
     records = []
@@ -51,14 +51,19 @@ def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100,
             text = group[0].text
             wanted, got = resolve_mode(conv), completion_mode(text)
             item, flag = plans[d][turn]
+            earlier = any(last_flag(m["content"]) for m in conv[:-1] if m["role"] in ("system", "user"))
+            source = "flagged" if flag else "inherited" if earlier else "default"
             records.append({"dialogue": d, "turn": turn + 1, "family": item.get("family"), "flag": flag,
-                            "wanted": wanted, "got": got, "followed": got == wanted, "text": text})
+                            "source": source, "wanted": wanted, "got": got, "followed": got == wanted, "text": text})
             conv.append({"role": "assistant", "content": text})
     followed = [float(r["followed"]) for r in records]
 
     def share(rows):
         return statistics.fmean(float(r["followed"]) for r in rows) if rows else None
 
+    # flagged: the turn carries a flag; inherited: an earlier message's flag holds; default: no flag yet
+    by_source = {f"{src}/{m}": [r for r in records if r["source"] == src and r["wanted"] == m]
+                 for src in ("flagged", "inherited", "default") for m in ("think", "no_think")}
     summary = {
         "n_turns": len(records),
         "n_dialogues": n_dialogues,
@@ -69,6 +74,8 @@ def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100,
         "think_follow_ci95": ci95(followed),
         "by_turn": {t: share([r for r in records if r["turn"] == t]) for t in range(1, turns + 1)},
         "by_wanted": {m: share([r for r in records if r["wanted"] == m]) for m in ("think", "no_think")},
+        "by_source_and_wanted": {key: share(rows) for key, rows in by_source.items()},
+        "n_by_source_and_wanted": {key: len(rows) for key, rows in by_source.items()},
         "by_family_and_wanted": {f"{f}/{m}": share([r for r in records if r["family"] == f and r["wanted"] == m])
                                  for f in sorted({r["family"] for r in records}, key=str) for m in ("think", "no_think")},
         "malformed": sum(r["got"] is None for r in records),
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                                   "records": records}, indent=1) + "\n")
     print(f"[thinkfollow] {Path(a.model).name}: {summary['think_follow']:.3f} ±{summary['think_follow_ci95']:.3f} "
           f"(n={summary['n_turns']} turns, {a.dialogues} dialogues, seed {a.seed}); by turn {summary['by_turn']}; "
-          f"by wanted mode {summary['by_wanted']}")
+          f"by wanted mode {summary['by_wanted']}; by flag source {summary['by_source_and_wanted']}")
 
 
 if __name__ == "__main__":

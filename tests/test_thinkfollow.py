@@ -30,9 +30,15 @@ def test_cli_scores_every_turn_against_the_last_flag(tiny_checkpoint):
         for i, r in enumerate(turns):
             assert r["wanted"] == resolve_mode(users[: i + 1])
             assert r["followed"] == (r["got"] == r["wanted"])
+            earlier = [t["flag"] for t in turns[:i] if t["flag"]]
+            assert r["source"] == ("flagged" if r["flag"] else "inherited" if earlier else "default")
+            if r["source"] == "inherited":
+                assert r["wanted"] == ("no_think" if earlier[-1] == "/no_think" else "think")
     assert result["think_follow"] == sum(r["followed"] for r in result["records"]) / 18
     think = [r["followed"] for r in result["records"] if r["wanted"] == "think"]
     assert result["by_family_and_wanted"]["arithmetic/think"] == (sum(think) / len(think) if think else None)
+    inherited = [r["followed"] for r in result["records"] if r["source"] == "inherited" and r["wanted"] == "no_think"]
+    assert result["by_source_and_wanted"]["inherited/no_think"] == (sum(inherited) / len(inherited) if inherited else None)
 
 
 def test_a_system_prompt_opens_every_dialogue(tiny_checkpoint, tmp_path):
@@ -44,3 +50,4 @@ def test_a_system_prompt_opens_every_dialogue(tiny_checkpoint, tmp_path):
     assert result["system"] == "You are a helpful assistant. /no_think"
     unflagged = [r for r in result["records"] if r["flag"] is None]
     assert unflagged and all(r["wanted"] == "no_think" for r in unflagged), "the system flag holds until a user flag"
+    assert all(r["source"] == "inherited" for r in unflagged)
