@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Base + the four stages + evaluation after each (and ThinkFollow, and tool use when the world has tool items,
-# after stages 3 and 4), then the report card.
+# Base + the four stages + evaluation after each (and ThinkFollow, the flag probe, and tool use when the world has
+# tool items, after stages 3 and 4), then the report card.
 #   scripts/run_pipeline.sh [RECIPE_DIR] [RUN_DIR] [--set key=value ...]   (defaults: recipes/toy runs/toy)
 # Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2); BASE_ARGS go to
 # the base alone (e.g. BASE_ARGS="--set trainer.seed=1": another pretrained toy base, to measure the spread across bases).
@@ -21,6 +21,7 @@ for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:st
   "$here/eval.sh" "$run/$name" "$run/base/world/eval.jsonl" $([ "$n" -ge 3 ] || echo --length-items 0) ${EVAL_ARGS:-}
   if [ "$n" -ge 3 ]; then
     "$PYTHON" -m hybridthink.thinkfollow --model "$run/$name" --items "$run/base/world/eval.jsonl" ${THINKFOLLOW_ARGS:-}
+    "$PYTHON" -m hybridthink.flag_probe --model "$run/$name" --items "$run/base/world/eval.jsonl" ${FLAG_PROBE_ARGS:-}
     if [ -f "$run/base/world/tool_eval.jsonl" ]; then
       "$PYTHON" -m hybridthink.tool_episodes --model "$run/$name" --items "$run/base/world/tool_eval.jsonl"
     fi
