@@ -81,10 +81,6 @@ class StageContext:
         state.wait_for_everyone()
         return {name: {"path": path, "rows": len(rows), "sha256": file_sha256(path)}}, read_jsonl(path)
 
-    def resume_checkpoint(self) -> str | None:
-        """The last complete trainer checkpoint of a killed run of this stage, if any."""
-        return last_complete_checkpoint(self.trainer_dir)
-
 
 def parse_args(description: str, argv: list[str] | None = None, needs_parent: bool = True,
                takes_mix: bool = False) -> argparse.Namespace:

@@ -14,7 +14,7 @@ from .chat_template import with_response_parser
 from .packing import keep_packed_rows_apart, uses_varlen_attention
 from .recipe import RecipeError, trainer_config
 from .rewards import get_reward_functions
-from .stage import StageContext, device_defaults
+from .stage import StageContext, device_defaults, last_complete_checkpoint
 
 
 # GRPO settings that suit a small model on few cores; stages override what is theirs.
@@ -68,16 +68,21 @@ def _trained(trainer, model) -> tuple:
     return (trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else model), None
 
 
-def _resume(ctx: StageContext) -> str | None:
-    checkpoint = ctx.resume_checkpoint()
+def _trainer_dir(ctx: StageContext, phase: str | None):
+    return ctx.trainer_dir / phase if phase else ctx.trainer_dir
+
+
+def _resume(ctx: StageContext, phase: str | None = None) -> str | None:
+    checkpoint = last_complete_checkpoint(_trainer_dir(ctx, phase))
     if checkpoint:
         print(f"[{ctx.name}] resuming from {checkpoint}")
     return checkpoint
 
 
-def _args(cls, ctx: StageContext, defaults: dict):
-    base = {**device_defaults(), **defaults, "output_dir": str(ctx.trainer_dir)}
-    args = trainer_config(cls, ctx.recipe["trainer"], base, ctx.recipe_path or "recipe")
+def _args(cls, ctx: StageContext, defaults: dict, phase: str | None = None, max_steps: int | None = None):
+    base = {**device_defaults(), **defaults, "output_dir": str(_trainer_dir(ctx, phase))}
+    given = ctx.recipe["trainer"] if max_steps is None else {**ctx.recipe["trainer"], "max_steps": max_steps}
+    args = trainer_config(cls, given, base, ctx.recipe_path or "recipe")
     if ctx.recipe.get("lora", {}).get("enabled") and is_deepspeed_zero3_enabled():
         raise RecipeError(f"{ctx.recipe_path or 'recipe'}: 'lora' cannot be merged under DeepSpeed ZeRO-3, whose "
                           "processes each hold a shard of the weights; launch with recipes/accelerate/zero2.yaml or ddp.yaml")
@@ -94,13 +99,16 @@ def rows_over_length(tokenizer, rows: list[dict], max_length: int | None) -> int
     return sum(len(ids) > max_length for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
 
 
-def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict):
+def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dict, phase: str | None = None,
+            max_steps: int | None = None):
     """Supervised fine-tuning on conversational rows (``messages`` and optional ``chat_template_kwargs``);
     return (trained model, loss, steps, how many rows were cut at ``max_length`` and the packing,
     the weights to save: see :func:`_trained`).
+    A ``phase`` (a first training phase of the stage) trains for ``max_steps`` in its own trainer
+    directory, so a killed run resumes each phase from its own checkpoints.
     With BFD packing and an attention without a varlen kernel, packed rows stay batch rows
     (``hybridthink.packing``)."""
-    args = _args(SFTConfig, ctx, defaults)
+    args = _args(SFTConfig, ctx, defaults, phase, max_steps)
     over = rows_over_length(tokenizer, rows, args.max_length)
     if over:
         print(f"[{ctx.name}] warning: {over} of {len(rows)} rows are longer than trainer.max_length={args.max_length} "
@@ -113,7 +121,7 @@ def run_sft(ctx: StageContext, model, tokenizer, rows: list[dict], defaults: dic
         packing = "rows"
         print(f"[{ctx.name}] packing: each packed row stays a batch row "
               f"(attention '{model.config._attn_implementation}' has no varlen kernel)")
-    result = trainer.train(resume_from_checkpoint=_resume(ctx))
+    result = trainer.train(resume_from_checkpoint=_resume(ctx, phase))
     model, weights = _trained(trainer, model)
     return model, {"loss": result.training_loss, "steps": result.global_step, "processes": trainer.args.world_size,
                    "rows_over_max_length": over, "packing": packing}, weights

@@ -17,7 +17,8 @@ from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
-from .fusion_data import budget_rows, check_variant, fill_empty_groups, fill_unsolved, fusion_rows, rejection_sample, tool_rows
+from .fusion_data import (budget_rows, check_variant, fill_empty_groups, fill_unsolved, fusion_rows, inherit_phase_rows,
+                          rejection_sample, tool_rows)
 from .length_rows import length_rows
 from .sample_reuse import SAMPLES, reused_samples, sample_rows
 
@@ -31,6 +32,10 @@ DEFAULTS = {
             "multi_turn_inherit_share": 0.0, "multi_turn_inherit_balanced": False, "inherit_twins": False, "balance_by": ["family"],
             "upsample_scarce": False, "fill_empty_groups": False, "fill_unsolved": False, "paired": False, "family_shares": None, "variant": "hybrid", "budget_share": 0.0, "budget_range": [4, 48],
             "tool_rows": 0, "tool_no_think_share": 0.5, "length_rows": 0, "length_families": ["arithmetic"], "seed": 0},
+    # A first training phase on dialogues that all end on an unflagged turn, so that the mode must be
+    # read from an earlier turn's flag; then the mix (results/thinkfollow_toy/README.md, "Reading an
+    # earlier flag"). 0 steps: off.
+    "inherit_phase": {"steps": 0},
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -91,11 +96,21 @@ def main(argv: list[str] | None = None) -> None:
     data.update(sampled)
     if r["mix"]["variant"] != "hybrid":  # after rejection sampling, which prompts with the parent's template
         install_chat_template(tokenizer, r["mix"]["variant"])
-    model, train, weights = run_sft(ctx, model, tokenizer,
-                           [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"],
-                             "tools": row.get("tools")} for row in rows], TRAINER_DEFAULTS)
-    finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"rejection_sampling": rs_stats, "mix": mix_counts, "train": train}, weights=weights)
+    metrics = {"rejection_sampling": rs_stats, "mix": mix_counts}
+    if r["inherit_phase"]["steps"]:
+        phase_rows, metrics["inherit_phase_mix"] = inherit_phase_rows(thinking, direct, r["mix"], r["mix"]["seed"])
+        print(f"[{STAGE}] inherit phase ({r['inherit_phase']['steps']} steps): {metrics['inherit_phase_mix']}")
+        phase_data, phase_rows = ctx.write_data("inherit_phase", phase_rows)
+        data.update(phase_data)
+        model, metrics["inherit_phase_train"], _ = run_sft(ctx, model, tokenizer, _sft_rows(phase_rows), TRAINER_DEFAULTS,
+                                                           phase="inherit_phase", max_steps=r["inherit_phase"]["steps"])
+    model, metrics["train"], weights = run_sft(ctx, model, tokenizer, _sft_rows(rows), TRAINER_DEFAULTS)
+    finish_stage(ctx, model, tokenizer, data=data, metrics=metrics, weights=weights)
+
+
+def _sft_rows(rows: list[dict]) -> list[dict]:
+    return [{"messages": row["messages"], "chat_template_kwargs": row["chat_template_kwargs"], "tools": row.get("tools")}
+            for row in rows]
 
 
 if __name__ == "__main__":

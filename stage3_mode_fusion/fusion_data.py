@@ -298,6 +298,20 @@ def fusion_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict,
                   "groups_left_out": left_out, "unpaired_non_thinking_dropped": unpaired}
 
 
+def inherit_phase_rows(thinking: list[tuple[dict, str]], direct: list[dict], mix: dict, seed: int) -> tuple[list[dict], dict]:
+    """The rows of stage 3's first phase: the mix's samples, every one a dialogue whose last turn
+    carries no flag and whose history asks for the row's mode (as many inherit ``/no_think`` as
+    ``/think``); no budget, length or tool rows.
+
+    With the flag mostly in the last turn, the toy model reads only that one and answers an
+    unflagged turn after a history at a coin flip, whatever an earlier turn asked for; a phase
+    where only an earlier flag tells the mode teaches it to read one, and the full mix after it
+    teaches that the last flag wins (results/thinkfollow_toy/README.md, "Reading an earlier flag")."""
+    phase_mix = {**mix, "hard_switch_share": 0.0, "multi_turn_share": 1.0, "multi_turn_inherit_share": 1.0,
+                 "multi_turn_inherit_balanced": True, "inherit_twins": False}
+    return fusion_rows(thinking, direct, phase_mix, seed)
+
+
 def paired_direct(thinking: list[tuple[dict, str]], direct: list[dict]) -> tuple[list[dict], int]:
     """The non-thinking rows whose query (``id``) also has a thinking sample, and how many were
     dropped. Without pairing, the queries the model never solves while thinking reach the mix in

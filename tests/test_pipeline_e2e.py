@@ -28,7 +28,7 @@ STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusio
 def env(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable,
-            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48", "BASE_ARGS": "--set trainer.seed=7"}
+            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48", "FLAG_PROBE_ARGS": "--n 3", "BASE_ARGS": "--set trainer.seed=7"}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,8 @@ def test_manifest_chain_links_every_stage(smoke_run):
     stage3 = json.loads((run / "stage3_mode_fusion" / "handoff.json").read_text())["metrics"]
     assert stage3["mix"]["tool"] == 4 and stage3["train"]["rows_over_max_length"] == 0, "tool rows fit whole"
     assert stage3["mix"]["length"] == 4, "rows asking for a length, answered within it"
+    assert stage3["inherit_phase_train"]["steps"] == 2 and stage3["train"]["steps"] == 2, "each phase its own steps"
+    assert stage3["inherit_phase_mix"]["no_think"] > 0 and "tool" not in stage3["inherit_phase_mix"]
 
 
 def test_grpo_stages_log_a_curve_per_reward_and_task(smoke_run):
@@ -172,10 +174,12 @@ def test_stage4_tool_task_offers_its_tools_to_its_own_rows_only(smoke_run):
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
     run, _ = smoke_run
     report = json.loads((run / "report.json").read_text())
-    for stage in ("stage3_mode_fusion", "stage4_general_rl"):  # ThinkFollow runs after the fusion stages
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):  # ThinkFollow and the flag probe run after the fusion stages
         control = report["stages"][stage]["mode_control"]
         assert control["think_follow_turns"] == 12 and 0.0 <= control["think_follow"] <= 1.0
         assert control["no_think_leakage"] is not None
+        probe = json.loads((run / stage / "flag_probe.json").read_text())
+        assert probe["n"] == 3 and len(probe["cases"]) == 10
     assert "think_follow" not in report["stages"]["stage2_reasoning_rl"]["mode_control"]
     subprocess.run([sys.executable, "-m", "hybridthink.budget_eval", "--model", str(run / "stage4_general_rl"),
                     "--items", str(run / "base/world/eval.jsonl"), "--budgets", "0,8", "--max-answer-tokens", "16",
@@ -398,9 +402,13 @@ def test_split_variants_keep_one_mode_without_flags_and_are_compared_with_the_hy
         assert {r["kind"].removesuffix("_length") for r in fusion} == {mode}
         reused = json.loads((s3 / "handoff.json").read_text())["metrics"]["rejection_sampling"]["reused_from"]
         assert reused == str(run / "stage3_mode_fusion"), "the variants reuse the hybrid's samples"
+        phase = [json.loads(line) for line in (s3 / "data" / "inherit_phase.jsonl").open()]
+        assert {r["kind"] for r in phase} == {mode}, "a variant's first phase trains its one mode"
+        assert json.loads((s3 / "handoff.json").read_text())["metrics"]["inherit_phase_train"]["steps"] == 2
         prompts = [json.loads(line) for line in (s4 / "data" / "prompts.jsonl").open()]
         assert {r["mode"] for r in prompts} == {mode}
-        turns = [m for r in fusion for m in r["messages"] if m["role"] != "assistant"] + [m for r in prompts for m in r["prompt"]]
+        turns = [m for r in fusion + phase for m in r["messages"] if m["role"] != "assistant"] + [
+            m for r in prompts for m in r["prompt"]]
         assert not any("/think" in m["content"] or "/no_think" in m["content"] for m in turns), "the variants have no switches"
         for stage in (s3, s4):
             assert template_variant(AutoTokenizer.from_pretrained(stage)) == variant

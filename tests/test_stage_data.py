@@ -13,7 +13,8 @@ from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
 from stage2_reasoning_rl.learnability import select_learnable
-from stage3_mode_fusion.fusion_data import NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fill_unsolved, fusion_rows
+from stage3_mode_fusion.fusion_data import (NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fill_unsolved, fusion_rows,
+                                           inherit_phase_rows)
 from stage3_mode_fusion.length_rows import fitted_answer, length_rows
 from stage4_general_rl.prompts import length_text, rl_rows
 
@@ -125,6 +126,19 @@ def test_fusion_dialogues_draw_earlier_flags_at_random_and_the_last_flag_wins():
     rows, _ = fusion_rows(thinking, WORLD["stage3"], {**mix, "multi_turn_inherit_share": 0.0}, seed=0)
     flagged_pairs = Counter((resolve_mode(r["messages"][:-3]), _mode_of(r["kind"])) for r in rows if "_multi_turn" in r["kind"])
     assert len(flagged_pairs) == 4 and min(flagged_pairs.values()) >= 0.1 * sum(flagged_pairs.values()), flagged_pairs
+
+
+def test_inherit_phase_rows_all_end_unflagged_after_a_history_asking_for_their_mode():
+    thinking = [(it, think_text(it)) for it in WORLD["stage1"]]
+    mix = {**MIX, "size": 200, "hard_switch_share": 0.3, "inherit_twins": True}
+    rows, counts = inherit_phase_rows(thinking, WORLD["stage3"], mix, seed=0)
+    assert len(rows) > 180 and set(counts) >= {"think_multi_turn_inherited", "no_think_multi_turn_inherited"}
+    for row in rows:
+        msgs, wanted = row["messages"], _mode_of(row["kind"])
+        assert row["kind"].endswith("_multi_turn_inherited") and row["chat_template_kwargs"] == {"enable_thinking": True}
+        assert len(msgs) >= 4 and msgs[-2]["role"] == "user" and last_flag(msgs[-2]["content"]) is None
+        assert resolve_mode(msgs[:-3]) == resolve_mode(msgs[:-1]) == wanted
+    assert abs(counts["think_multi_turn_inherited"] - counts["no_think_multi_turn_inherited"]) <= 0.2 * len(rows)
 
 
 def test_balanced_inheritance_ends_as_many_dialogues_unflagged_in_either_mode():
