@@ -68,6 +68,7 @@ def test_manifest_chain_links_every_stage(smoke_run):
     assert stage3["mix"]["tool"] == 4 and stage3["train"]["rows_over_max_length"] == 0, "tool rows fit whole"
     assert stage3["mix"]["length"] == 4, "rows asking for a length, answered within it"
     assert stage3["inherit_phase_train"]["steps"] == 2 and stage3["train"]["steps"] == 2, "each phase its own steps"
+    assert stage3["inherit_phase_train"]["loss"] > 0 and stage3["train"]["loss"] > 0, "the mix did not resume the phase's checkpoint"
     assert stage3["inherit_phase_mix"]["no_think"] > 0 and "tool" not in stage3["inherit_phase_mix"]
 
 
