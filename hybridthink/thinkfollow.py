@@ -37,7 +37,8 @@ def dialogue_plans(items: list[dict], n_dialogues: int, turns: int, seed: int) -
 def think_follow(model, tokenizer, items: list[dict], *, n_dialogues: int = 100, turns: int = 3, seed: int = 0,
                  max_new_tokens: int = 200, batch_size: int = 64, system: str | None = None) -> tuple[dict, list[dict]]:
     """The ThinkFollow score with its 95% CI, per turn, per wanted mode, per (flag source, wanted mode)
-    with counts and per (item family, wanted mode); and per-turn records. ``system``: a system prompt opening every dialogue."""
+    with counts and per (item family, wanted mode); and per-turn records. ``system``: a system prompt
+    opening every dialogue."""
     plans = dialogue_plans(items, n_dialogues, turns, seed)
     conversations: list[list[dict]] = [[{"role": "system", "content": system}] if system else [] for _ in plans]
     records = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
+from pathlib import Path
 
 from datasets import Dataset
 from peft import LoraConfig
@@ -68,7 +69,7 @@ def _trained(trainer, model) -> tuple:
     return (trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else model), None
 
 
-def _trainer_dir(ctx: StageContext, phase: str | None):
+def _trainer_dir(ctx: StageContext, phase: str | None) -> Path:
     return ctx.trainer_dir / phase if phase else ctx.trainer_dir
 
 
