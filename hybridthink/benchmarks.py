@@ -9,7 +9,8 @@ HumanEval with ``code_execution_reward`` in the sandbox, IFEval with Google's ch
 (``hybridthink.ifeval``; the score is prompt-level strict, and instruction-level and loose
 figures come with it). Each setting is a thinking budget for
 ``hybridthink.budget.generate_with_budget``: ``think`` (no budget), ``no_think`` (budget 0),
-``budget:N``, ``effort:LEVEL``. With ``--k`` above 1 every item is sampled k times (Qwen3's
+``budget:N``, ``effort:LEVEL`` (a level of the checkpoint's ``thinking_efforts.json``,
+``hybridthink.efforts``). With ``--k`` above 1 every item is sampled k times (Qwen3's
 sampling settings per mode) and scored avg@k. Writes ``benchmarks.json`` (per family and setting:
 avg@k with a 95% CI over items, tokens per correct answer, thinking and answer tokens),
 ``benchmarks.md`` and ``benchmark_items.jsonl`` (every completion with its score).
@@ -32,7 +33,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .budget import DEFAULT_EFFORTS, generate_with_budget, load_generator, resolve_budget
+from .budget import generate_with_budget, load_generator, resolve_budget
+from .efforts import checkpoint_efforts
 from .evaluation import ci95
 from .handoff import MANIFEST, read_manifest, resolve_from
 from .ifeval import Verdict, check
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     families = [f for f in a.families.split(",") if f]
     settings = [s for s in a.settings.split(",") if s]
     try:
-        budgets = {s: setting_budget(s, DEFAULT_EFFORTS) for s in settings}
+        budgets = {s: setting_budget(s, checkpoint_efforts(a.model)) for s in settings}
         items = {f: load_family(a.benchmarks, f)[: None if a.full else a.limit] for f in families}
     except (ValueError, DataError) as err:
         raise SystemExit(f"error: {err}") from None

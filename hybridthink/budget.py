@@ -11,8 +11,9 @@ empty think block prefilled). The model is an HF causal LM (batched ``generate``
 both stop on the same token ids, so greedy decoding gives the same text on either. Hand-written:
 TRL, transformers and vLLM offer no thinking-budget generation.
 
-Effort levels name budgets (``efforts``, from the recipe); a request picks one by argument or by
-a line ``Thinking effort: <level or number>`` in a system turn.
+Effort levels name budgets (``efforts``: the checkpoint's own, from its recipe, through
+:func:`hybridthink.efforts.checkpoint_efforts`); a request picks one by argument or by a line
+``Thinking effort: <level or number>`` in a system turn.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ import torch
 from transformers import AutoTokenizer
 
 from hybridthink.chat_template import render
+from hybridthink.efforts import DEFAULT_EFFORTS
 from hybridthink.modes import EMPTY_THINK, STOP_THINKING_TEXT, THINK_CLOSE, THINK_OPEN, split_thinking
 from hybridthink.stage import load_checkpoint
 
-DEFAULT_EFFORTS = {"low": 64, "medium": 256, "high": 1024}
 _EFFORT_RE = re.compile(r"^[ \t]*thinking effort:[ \t]*(\w+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 

@@ -4,9 +4,9 @@
         --items runs/toy/base/world/eval.jsonl --budgets 0,8,16,32,64,128 --out runs/toy/budget
 
 Writes ``budget_curve.json`` (per checkpoint and budget: n, accuracy with 95% CI, mean thinking
-tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N; with
-``--efforts``, the same per effort level and whether accuracy and thinking tokens are monotone
-across the levels) and ``budget_curve.png``. The area under
+tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N; the same
+per effort level (the checkpoint's own, ``hybridthink.efforts``, unless ``--efforts``) and whether
+accuracy and thinking tokens are monotone across the levels) and ``budget_curve.png``. The area under
 the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
 over that axis: 1.0 is perfect at every budget.
 """
@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .budget import generate_with_budget, load_generator  # noqa: E402
+from .efforts import check_efforts, checkpoint_efforts  # noqa: E402
 from .evaluation import ITEM_KEYS, ci95, conversation  # noqa: E402
 from .jsonl import read_jsonl  # noqa: E402
 from .scoring import score_items  # noqa: E402
@@ -109,19 +110,34 @@ def plot(curves: dict[str, dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _parse_efforts(text: str) -> dict[str, int]:
+    """``low=8,medium=32`` as a dict in that order, or SystemExit naming the bad pair."""
+    efforts = {}
+    for pair in text.split(","):
+        name, sep, budget = pair.partition("=")
+        if not sep or not budget.strip().isdigit():
+            raise SystemExit(f"error: --efforts {pair!r} is not LEVEL=TOKENS")
+        efforts[name.strip()] = int(budget)
+    try:
+        return check_efforts(efforts, "--efforts")
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Accuracy against thinking budget for one or more checkpoints.")
     p.add_argument("--model", action="append", required=True, help="a checkpoint directory (repeat for several)")
     p.add_argument("--items", required=True, help="JSONL of toy items")
     p.add_argument("--budgets", default="0,8,16,32,64,128", help="comma-separated thinking budgets in tokens")
-    p.add_argument("--efforts", help="effort levels to check for monotonicity, in order, e.g. low=8,medium=32,high=64")
+    p.add_argument("--efforts", help="effort levels to check for monotonicity, in order, e.g. low=8,medium=32,high=64 "
+                                     "(default: each checkpoint's own)")
     p.add_argument("--max-answer-tokens", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64, help="rows per HF generate call")
     p.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generate with HF or with a vLLM engine")
     p.add_argument("--out", required=True, help="directory for budget_curve.json and budget_curve.png")
     a = p.parse_args(argv)
     budgets = sorted(int(b) for b in a.budgets.split(","))
-    efforts = {k: int(v) for k, v in (pair.split("=") for pair in a.efforts.split(","))} if a.efforts else None
+    efforts = _parse_efforts(a.efforts) if a.efforts else None
     items = read_jsonl(a.items, ITEM_KEYS)
     curves = {}
     for model_dir in a.model:
@@ -129,9 +145,9 @@ def main(argv: list[str] | None = None) -> None:
         name = Path(model_dir).name
         curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
                                     batch_size=a.batch_size)
-        if efforts:
-            curves[name]["efforts"] = effort_levels(model, tokenizer, items, efforts, max_answer_tokens=a.max_answer_tokens,
-                                                    batch_size=a.batch_size)
+        levels = efforts or checkpoint_efforts(model_dir)
+        curves[name]["efforts"] = effort_levels(model, tokenizer, items, levels, max_answer_tokens=a.max_answer_tokens,
+                                                batch_size=a.batch_size)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "budget_curve.json").write_text(json.dumps({"items": a.items, "decoding": "greedy", "backend": a.backend, "curves": curves}, indent=2) + "\n")

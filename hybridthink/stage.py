@@ -18,6 +18,7 @@ import torch
 from accelerate import PartialState
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from .efforts import read_efforts, write_efforts
 from .jsonl import file_sha256, read_jsonl, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
 from .recipe import RecipeError, load_recipe, mix_path
@@ -122,9 +123,9 @@ def device_defaults() -> dict:
 
 def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: dict, base_model: str | None = None,
                  world: Path | None = None, weights: dict | None = None) -> dict:
-    """Save the checkpoint (``weights``, when given, instead of the model's own state) and tokenizer,
-    drop trainer checkpoints, and write the manifest (main process; the others wait for it and return
-    the manifest it wrote)."""
+    """Save the checkpoint (``weights``, when given, instead of the model's own state), tokenizer and
+    effort levels (the recipe's ``efforts``, else the parent's), drop trainer checkpoints, and write
+    the manifest (main process; the others wait for it and return the manifest it wrote)."""
     state = processes()
     state.wait_for_everyone()
     if not state.is_main_process:
@@ -132,6 +133,9 @@ def finish_stage(ctx: StageContext, model, tokenizer, *, data: dict, metrics: di
         return read_manifest(ctx.output)
     model.save_pretrained(ctx.output, state_dict=weights)
     tokenizer.save_pretrained(ctx.output)
+    efforts = ctx.recipe.get("efforts") or (read_efforts(ctx.parent) if ctx.parent else None)
+    if efforts:
+        write_efforts(ctx.output, efforts)
     shutil.rmtree(ctx.trainer_dir, ignore_errors=True)
     manifest = write_manifest(
         ctx.output,

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 from hybridthink.chat_template import install_chat_template
+from hybridthink.efforts import check_efforts
 from hybridthink.jsonl import read_jsonl
-from hybridthink.recipe import OPEN
+from hybridthink.recipe import OPEN, RecipeError
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
@@ -36,6 +37,9 @@ DEFAULTS = {
     # read from an earlier turn's flag; then the mix (results/thinkfollow_toy/README.md, "Reading an
     # earlier flag"). 0 steps: off.
     "inherit_phase": {"steps": 0},
+    # Effort levels -> thinking budgets in tokens, saved with the checkpoint (hybridthink.efforts);
+    # empty: hybridthink.efforts.DEFAULT_EFFORTS.
+    "efforts": OPEN,
     "lora": LORA_DEFAULTS,
     "trainer": OPEN,
 }
@@ -56,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     r = ctx.recipe
     check_variant(r["mix"], ctx.mix_path or ctx.recipe_path or "recipe")
+    try:
+        check_efforts(r["efforts"], ctx.recipe_path or "recipe")
+    except ValueError as err:
+        raise RecipeError(str(err)) from None
     model, tokenizer = ctx.load_parent_model()
     keys = ITEM_KEYS + tuple(r["mix"]["balance_by"])
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]

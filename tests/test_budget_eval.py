@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hybridthink.budget_eval import curve_area, main
+from hybridthink.efforts import write_efforts
 
 
 def test_curve_area_is_mean_accuracy_on_the_log_axis():
@@ -32,3 +33,22 @@ def test_cli_writes_the_curve_and_the_plot(tiny_checkpoint, tmp_path):
     tokens = [p["mean_thinking_tokens"] for p in efforts["levels"].values()]
     assert efforts["monotone_thinking_tokens"] == (tokens[0] <= tokens[1])
     assert curve["points"][2]["accuracy"] == efforts["levels"]["high"]["accuracy"]  # effort high = budget 16
+
+
+def test_effort_levels_default_to_the_checkpoints_own(tiny_checkpoint, tmp_path):
+    model_dir, items, _ = tiny_checkpoint
+    write_efforts(model_dir, {"quick": 3, "deep": 12})
+
+    main(["--model", str(model_dir), "--items", str(items), "--budgets", "0,3", "--max-answer-tokens", "4",
+          "--out", str(tmp_path / "out")])
+
+    levels = json.loads((tmp_path / "out" / "budget_curve.json").read_text())["curves"]["tiny"]["efforts"]["levels"]
+    assert [(k, v["budget"]) for k, v in levels.items()] == [("quick", 3), ("deep", 12)]
+    assert all(v["mean_thinking_tokens"] <= v["budget"] for v in levels.values())
+
+
+@pytest.mark.parametrize("efforts,message", [("low=8,high", "'high' is not LEVEL=TOKENS"), ("8=8", "must be a word")])
+def test_bad_effort_flags_are_named(tiny_checkpoint, tmp_path, efforts, message):
+    model_dir, items, _ = tiny_checkpoint
+    with pytest.raises(SystemExit, match=message):
+        main(["--model", str(model_dir), "--items", str(items), "--efforts", efforts, "--out", str(tmp_path / "out")])

@@ -191,6 +191,19 @@ def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
     assert "| N = 0 | N = 8 | area |" in md
     curve = json.loads((run / "report.json").read_text())["budget_curves"]["stage4_general_rl"]
     assert [p["budget"] for p in curve["points"]] == [0, 8]
+    levels = curve["efforts"]["levels"]  # the checkpoint's own effort levels, from stage 3's recipe
+    assert {k: v["budget"] for k, v in levels.items()} == {"low": 2, "high": 8}
+
+
+def test_effort_levels_of_the_recipe_travel_with_the_checkpoints(smoke_run, env, tmp_path):
+    run, _ = smoke_run
+    for stage in ("stage3_mode_fusion", "stage4_general_rl"):
+        assert json.loads((run / stage / "thinking_efforts.json").read_text()) == {"low": 2, "high": 8}
+    assert not (run / "stage2_reasoning_rl" / "thinking_efforts.json").exists()
+    proc = subprocess.run([sys.executable, "-m", "stage3_mode_fusion", "--config", "recipes/smoke/stage3.yaml",
+                           "--parent", str(run / "stage2_reasoning_rl"), "--output", str(tmp_path / "s3"),
+                           "--set", "efforts.low=-1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "recipes/smoke/stage3.yaml: effort level 'low' needs a budget in tokens >= 0" in proc.stderr
 
 
 def test_finished_stages_are_skipped_on_rerun(smoke_run, env):
