@@ -5,9 +5,9 @@
 
 Writes ``budget_curve.json`` (per checkpoint and budget: n, accuracy with 95% CI, mean thinking
 tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N; the same
-per effort level (the checkpoint's own, ``hybridthink.efforts``, unless ``--efforts``) and whether
-accuracy and thinking tokens are monotone across the levels) and ``budget_curve.png``. The area under
-the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
+per effort level, from ``--efforts`` or else the checkpoint's own ``thinking_efforts.json`` if it
+has one (``hybridthink.efforts``), and whether accuracy and thinking tokens are monotone across the
+levels) and ``budget_curve.png``. The area under the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
 over that axis: 1.0 is perfect at every budget.
 """
 
@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .budget import generate_with_budget, load_generator  # noqa: E402
-from .efforts import check_efforts, checkpoint_efforts  # noqa: E402
+from .efforts import check_efforts, read_efforts  # noqa: E402
 from .evaluation import ITEM_KEYS, ci95, conversation  # noqa: E402
 from .jsonl import read_jsonl  # noqa: E402
 from .scoring import score_items  # noqa: E402
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--items", required=True, help="JSONL of toy items")
     p.add_argument("--budgets", default="0,8,16,32,64,128", help="comma-separated thinking budgets in tokens")
     p.add_argument("--efforts", help="effort levels to check for monotonicity, in order, e.g. low=8,medium=32,high=64 "
-                                     "(default: each checkpoint's own)")
+                                     "(default: each checkpoint's own thinking_efforts.json, if any)")
     p.add_argument("--max-answer-tokens", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64, help="rows per HF generate call")
     p.add_argument("--backend", choices=["hf", "vllm"], default="hf", help="generate with HF or with a vLLM engine")
@@ -145,9 +145,10 @@ def main(argv: list[str] | None = None) -> None:
         name = Path(model_dir).name
         curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
                                     batch_size=a.batch_size)
-        levels = efforts or checkpoint_efforts(model_dir)
-        curves[name]["efforts"] = effort_levels(model, tokenizer, items, levels, max_answer_tokens=a.max_answer_tokens,
-                                                batch_size=a.batch_size)
+        levels = efforts or read_efforts(model_dir)
+        if levels:
+            curves[name]["efforts"] = effort_levels(model, tokenizer, items, levels, max_answer_tokens=a.max_answer_tokens,
+                                                    batch_size=a.batch_size)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "budget_curve.json").write_text(json.dumps({"items": a.items, "decoding": "greedy", "backend": a.backend, "curves": curves}, indent=2) + "\n")

@@ -35,12 +35,15 @@ def test_cli_writes_the_curve_and_the_plot(tiny_checkpoint, tmp_path):
     assert curve["points"][2]["accuracy"] == efforts["levels"]["high"]["accuracy"]  # effort high = budget 16
 
 
-def test_effort_levels_default_to_the_checkpoints_own(tiny_checkpoint, tmp_path):
+def test_effort_levels_come_from_the_checkpoint_when_it_has_them(tiny_checkpoint, tmp_path):
     model_dir, items, _ = tiny_checkpoint
-    write_efforts(model_dir, {"quick": 3, "deep": 12})
+    args = ["--model", str(model_dir), "--items", str(items), "--budgets", "0,3", "--max-answer-tokens", "4",
+            "--out", str(tmp_path / "out")]
+    main(args)
+    assert "efforts" not in json.loads((tmp_path / "out" / "budget_curve.json").read_text())["curves"]["tiny"]
 
-    main(["--model", str(model_dir), "--items", str(items), "--budgets", "0,3", "--max-answer-tokens", "4",
-          "--out", str(tmp_path / "out")])
+    write_efforts(model_dir, {"quick": 3, "deep": 12})
+    main(args)
 
     levels = json.loads((tmp_path / "out" / "budget_curve.json").read_text())["curves"]["tiny"]["efforts"]["levels"]
     assert [(k, v["budget"]) for k, v in levels.items()] == [("quick", 3), ("deep", 12)]
