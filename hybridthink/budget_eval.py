@@ -7,8 +7,8 @@ Writes ``budget_curve.json`` (per checkpoint and budget: n, accuracy with 95% CI
 tokens, share of rows forced to stop, share with a complete answer, mean |n - N| / N; the same
 per effort level, from ``--efforts`` or else the checkpoint's own ``thinking_efforts.json`` if it
 has one (``hybridthink.efforts``), and whether accuracy and thinking tokens are monotone across the
-levels) and ``budget_curve.png``. The area under the curve puts the budgets on a log2(1 + N) axis scaled to [0, 1], so it is the mean accuracy
-over that axis: 1.0 is perfect at every budget.
+levels) and ``budget_curve.png``. The area under the curve puts the budgets on a log2(1 + N) axis
+scaled to [0, 1], so it is the mean accuracy over that axis: 1.0 is perfect at every budget.
 """
 
 from __future__ import annotations
