@@ -18,7 +18,7 @@ import torch
 from accelerate import PartialState
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .efforts import read_efforts, write_efforts
+from .efforts import check_efforts, read_efforts, write_efforts
 from .jsonl import file_sha256, read_jsonl, write_jsonl
 from .handoff import HandoffError, read_manifest, resolve_from, validate_parent, write_manifest
 from .recipe import RecipeError, load_recipe, mix_path
@@ -110,6 +110,10 @@ def open_stage(name: str, args: argparse.Namespace, defaults: dict, parent_stage
     manifest = validate_parent(parent, parent_stages) if parent is not None else None
     mix = mix_path(args.mix, args.config) if getattr(args, "mix", None) else None
     recipe = load_recipe(args.config, defaults, args.set, mix)
+    try:  # fail before any work, not when the checkpoint is saved (finish_stage)
+        check_efforts(recipe.get("efforts") or {}, args.config or "recipe")
+    except ValueError as err:
+        raise RecipeError(str(err)) from None
     output.mkdir(parents=True, exist_ok=True)
     return StageContext(name, recipe, args.config, parent, manifest, output, str(mix) if mix else None)
 

@@ -12,9 +12,8 @@
 from __future__ import annotations
 
 from hybridthink.chat_template import install_chat_template
-from hybridthink.efforts import check_efforts
 from hybridthink.jsonl import read_jsonl
-from hybridthink.recipe import OPEN, RecipeError
+from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import LORA_DEFAULTS, SFT_DEFAULTS, run_sft
 
@@ -60,10 +59,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     r = ctx.recipe
     check_variant(r["mix"], ctx.mix_path or ctx.recipe_path or "recipe")
-    try:
-        check_efforts(r["efforts"], ctx.recipe_path or "recipe")
-    except ValueError as err:
-        raise RecipeError(str(err)) from None
     model, tokenizer = ctx.load_parent_model()
     keys = ITEM_KEYS + tuple(r["mix"]["balance_by"])
     queries = read_jsonl(ctx.world / f"{r['data']['thinking_split']}.jsonl", keys)[: r["data"]["max_queries"]]
