@@ -4,6 +4,7 @@ accuracy, tool-use success, ThinkFollow, and the general-RL tax, the drop in thi
 one item family (math), set against a stated margin.
 
     python -m hybridthink.stage_gain runs/toy      (also part of ``python -m hybridthink.report``)
+    python -m hybridthink.stage_gain STAGE3_EVAL_DIR STAGE4_EVAL_DIR [STAGE4_EVAL_DIR ...]
 """
 
 from __future__ import annotations
@@ -29,63 +30,84 @@ def _json_records(path: Path, key: tuple[str, ...]) -> dict[tuple, dict]:
     return {tuple(r[k] for k in key): r for r in json.loads(path.read_text())["records"]} if path.is_file() else {}
 
 
-def _row(metric: str, mode: str, before: dict, after: dict, value) -> dict | None:
-    """Means before and after over the keys both have, and their paired difference with its 95% CI."""
-    keys = sorted(set(before) & set(after), key=str)
+def _row(metric: str, mode: str, before: dict, afters: list[dict], value) -> dict | None:
+    """Means before and after over the keys every run has, and their paired difference with its 95%
+    CI; with several after-runs (stage 4 at several seeds from one stage 3) each key's after-score
+    is its mean over the runs, and each run's own change is kept beside it."""
+    keys = sorted(set(before).intersection(*afters), key=str)
     if not keys:
         return None
-    a, b = [value(before[k]) for k in keys], [value(after[k]) for k in keys]
+    a = [value(before[k]) for k in keys]
+    by_run = [[value(after[k]) for k in keys] for after in afters]
+    b = [statistics.fmean(scores) for scores in zip(*by_run)]
     diffs = [y - x for x, y in zip(a, b)]
-    return {"metric": metric, "mode": mode, "n": len(keys), "before": statistics.fmean(a), "after": statistics.fmean(b),
-            "change": statistics.fmean(diffs), "change_ci95": ci95(diffs)}
+    row = {"metric": metric, "mode": mode, "n": len(keys), "before": statistics.fmean(a), "after": statistics.fmean(b),
+           "change": statistics.fmean(diffs), "change_ci95": ci95(diffs)}
+    if len(afters) > 1:
+        row["change_by_run"] = [statistics.fmean(run) - row["before"] for run in by_run]
+    return row
 
 
 def stage_gain(run_dir: str | Path, tax_family: str | None = None, margin: float = 0.05) -> dict | None:
-    """Rows (metric, mode, n, before, after, change ± CI) and the general-RL tax on ``tax_family``
-    (default: the world's math, 'arithmetic' on the toy world, 'math' in a real recipe) in think
-    mode; None when the run lacks either stage's evaluation."""
+    """Rows (metric, mode, n, before, after, change ± CI) and the general-RL tax of a run's stage 4
+    over its stage 3; None when the run lacks either stage's evaluation."""
     run_dir = Path(run_dir)
-    before, after = run_dir / BEFORE, run_dir / AFTER
-    ev = {d: _eval_records(d) for d in (before, after)}
-    if not ev[before] or not ev[after]:
+    return gain_between(run_dir / BEFORE, [run_dir / AFTER], tax_family, margin)
+
+
+def gain_between(before: Path, afters: list[Path], tax_family: str | None = None, margin: float = 0.05) -> dict | None:
+    """Rows (metric, mode, n, before, after, change ± CI) of the evaluations in ``afters`` (one
+    or more stage-4 folders, averaged item by item) over those in ``before``, and the general-RL tax on
+    ``tax_family`` (default: the world's math, 'arithmetic' on the toy world, 'math' in a real recipe)
+    in think mode; None when a folder lacks its ``eval_items.jsonl``."""
+    before, afters = Path(before), [Path(d) for d in afters]
+    dirs = [before, *afters]
+    ev = {d: _eval_records(d) for d in dirs}
+    if not all(ev.values()):
         return None
     if tax_family is None:
         seen = {r.get("family") for r in ev[before].values()}
         tax_family = next((f for f in ("arithmetic", "math") if f in seen), "arithmetic")
-    tools = {d: _json_records(d / "tool_eval.json", ("id", "mode")) for d in (before, after)}
-    follow = {d: _json_records(d / "thinkfollow.json", ("dialogue", "turn")) for d in (before, after)}
+    tools = {d: _json_records(d / "tool_eval.json", ("id", "mode")) for d in dirs}
+    follow = {d: _json_records(d / "thinkfollow.json", ("dialogue", "turn")) for d in dirs}
 
     def pick(records: dict, mode: str, family: str | None = None) -> dict:
         return {k: r for k, r in records.items() if k[1] == mode and (family is None or r.get("family") == family)}
 
+    def row(metric: str, mode: str, records: dict, value, select=lambda rs: rs) -> dict | None:
+        return _row(metric, mode, select(records[before]), [select(records[d]) for d in afters], value)
+
     rows = []
     for mode in MODES:
         rows += [
-            _row("IFEval prompt-level (toy instruction items)", mode, pick(ev[before], mode, "instruction"),
-                 pick(ev[after], mode, "instruction"), lambda r: float(r["score"] >= 1.0)),
-            _row("length-control accuracy", mode, pick(ev[before], f"{mode}/length"), pick(ev[after], f"{mode}/length"),
-                 lambda r: r["score"]),
-            _row("tool-use success", mode, pick(tools[before], mode), pick(tools[after], mode), lambda r: r["score"]),
-            _row(f"accuracy, {tax_family}", mode, pick(ev[before], mode, tax_family), pick(ev[after], mode, tax_family),
-                 lambda r: r["score"]),
+            row("IFEval prompt-level (toy instruction items)", mode, ev, lambda r: float(r["score"] >= 1.0),
+                lambda rs: pick(rs, mode, "instruction")),
+            row("length-control accuracy", mode, ev, lambda r: r["score"], lambda rs: pick(rs, f"{mode}/length")),
+            row("tool-use success", mode, tools, lambda r: r["score"], lambda rs: pick(rs, mode)),
+            row(f"accuracy, {tax_family}", mode, ev, lambda r: r["score"], lambda rs: pick(rs, mode, tax_family)),
         ]
-    rows.append(_row("ThinkFollow", "dialogues", follow[before], follow[after], lambda r: float(r["followed"])))
+    rows.append(row("ThinkFollow", "dialogues", follow, lambda r: float(r["followed"])))
     rows = [r for r in rows if r is not None]
     tax_row = next((r for r in rows if r["metric"] == f"accuracy, {tax_family}" and r["mode"] == "think"), None)
     tax = None if tax_row is None else {
         "family": tax_family, "mode": "think", "n": tax_row["n"], "tax": -tax_row["change"], "tax_ci95": tax_row["change_ci95"],
         "margin": margin, "within_margin": -tax_row["change"] <= margin,
         "within_margin_at_ci_bound": -tax_row["change"] + tax_row["change_ci95"] <= margin}
-    return {"before": BEFORE, "after": AFTER, "rows": rows, "general_rl_tax": tax}
+    return {"before": before.name, "after": afters[0].name if len(afters) == 1 else [d.name for d in afters],
+            "rows": rows, "general_rl_tax": tax}
 
 
 def to_markdown(gain: dict) -> list[str]:
     """The stage-4-over-stage-3 table and the general-RL tax line."""
-    lines = ["", f"What general RL changed ({gain['after']} over {gain['before']}; paired over the same items, turns or "
+    runs = gain["after"] if isinstance(gain["after"], list) else None
+    after = f"the mean of {', '.join(runs)}" if runs else gain["after"]
+    extra = (" | change by run", "|---") if runs else ("", "")
+    lines = ["", f"What general RL changed ({after} over {gain['before']}; paired over the same items, turns or "
                  "episodes, greedy; ± is a 95% CI of the paired difference):", "",
-             "| metric | mode | stage 3 | stage 4 | change (± 95% CI) | n |", "|---|---|---|---|---|---|"]
+             f"| metric | mode | stage 3 | stage 4 | change (± 95% CI) | n{extra[0]} |", f"|---|---|---|---|---|---{extra[1]}|"]
     lines += [f"| {r['metric']} | {r['mode']} | {r['before']:.3f} | {r['after']:.3f} | {r['change']:+.3f} ± "
-              f"{r['change_ci95']:.3f} | {r['n']} |" for r in gain["rows"]]
+              f"{r['change_ci95']:.3f} | {r['n']}"
+              + (" | " + " / ".join(f"{c:+.3f}" for c in r["change_by_run"]) if runs else "") + " |" for r in gain["rows"]]
     t = gain["general_rl_tax"]
     if t:
         verdict = "within" if t["within_margin"] else "beyond"
@@ -98,13 +120,18 @@ def to_markdown(gain: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Stage 4 over stage 3, metric by metric, and the general-RL tax.")
-    p.add_argument("run_dir")
+    p.add_argument("dirs", nargs="+", metavar="DIR",
+                   help=f"a run folder holding {BEFORE}/ and {AFTER}/, or a stage-3 evaluation folder then one or "
+                        "more stage-4 ones (several: stage 4 at several seeds, averaged item by item)")
     p.add_argument("--tax-family", default=None, help="default: arithmetic (toy world) or math (a real recipe)")
     p.add_argument("--margin", type=float, default=0.05)
     a = p.parse_args(argv)
-    gain = stage_gain(a.run_dir, a.tax_family, a.margin)
+    if len(a.dirs) == 1:
+        gain, needs = stage_gain(a.dirs[0], a.tax_family, a.margin), f"{a.dirs[0]} needs eval_items.jsonl in both {BEFORE}/ and {AFTER}/"
+    else:
+        gain, needs = gain_between(a.dirs[0], a.dirs[1:], a.tax_family, a.margin), f"each of {' '.join(a.dirs)} needs eval_items.jsonl"
     if gain is None:
-        raise SystemExit(f"error: {a.run_dir} needs eval_items.jsonl in both {BEFORE}/ and {AFTER}/")
+        raise SystemExit(f"error: {needs}")
     print("\n".join(to_markdown(gain)))
 
 

@@ -195,6 +195,26 @@ def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
     assert {k: v["budget"] for k, v in levels.items()} == {"low": 2, "high": 8}
 
 
+def test_stage4_gain_on_a_larger_held_out_set_averages_several_stage4_runs(smoke_run, env, tmp_path):
+    run, _ = smoke_run
+    out = tmp_path / "gain"
+    small = {**env, "PER_FAMILY": "4", "TOOL": "3", "LENGTH": "3", "DIALOGUES": "2"}
+    proc = subprocess.run(["bash", "scripts/gain_heldout.sh", str(run / "stage3_mode_fusion"), str(run / "stage4_general_rl"),
+                           str(out), str(run / "stage4_general_rl")], cwd=ROOT, env=small, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    world = {json.loads(line)["prompt"] for path in (run / "base" / "world").glob("*.jsonl") for line in path.open()}
+    held = [json.loads(line) for line in (out / "heldout" / "heldout.jsonl").open()]
+    assert len(held) == 4 * len({it["family"] for it in held}) and not {it["prompt"] for it in held} & world
+    for name in ("stage3", "stage4_1", "stage4_2"):
+        assert {"eval.json", "eval_items.jsonl", "thinkfollow.json", "tool_eval.json"} <= {p.name for p in (out / name).iterdir()}
+    gain = (out / "gain.md").read_text()
+    assert "the mean of stage4_1, stage4_2 over stage3" in gain and "| ThinkFollow | dialogues |" in gain
+    row = next(line for line in gain.splitlines() if line.startswith("| tool-use success | no_think |"))
+    first, second = row.rstrip(" |").rsplit("| ", 1)[1].split(" / ")
+    assert first == second and row.split(" | ")[5].startswith("3"), "the same model twice: the same change; 3 episodes"
+
+
 def test_effort_levels_of_the_recipe_travel_with_the_checkpoints(smoke_run, env, tmp_path):
     run, _ = smoke_run
     for stage in ("stage3_mode_fusion", "stage4_general_rl"):

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from hybridthink.report import build_report, to_markdown
-from hybridthink.stage_gain import stage_gain
+from hybridthink.stage_gain import gain_between, stage_gain
+from hybridthink.stage_gain import to_markdown as gain_markdown
 
 
 def _write(stage_dir, eval_records, tool_records, follow_records):
@@ -57,3 +58,19 @@ def test_a_real_recipe_run_is_taxed_on_its_math_family(tmp_path):
     report's per-family columns follow the run's own families."""
     gain = stage_gain(_run(tmp_path, [1, 0, 0, 0], math_family="math"), margin=0.2)
     assert gain["general_rl_tax"]["family"] == "math" and gain["general_rl_tax"]["tax"] == 0.25
+
+
+def test_several_stage4_runs_are_averaged_item_by_item(tmp_path):
+    """Stage 4 at two seeds from one stage 3: each item's after-score is the mean of the runs, and
+    each run's own change is kept."""
+    run = _run(tmp_path / "a", [1, 0, 0, 0])
+    _run(tmp_path / "b", [1, 1, 1, 1])
+    gain = gain_between(run / "stage3_mode_fusion", [run / "stage4_general_rl", tmp_path / "b" / "stage4_general_rl"])
+    math = next(r for r in gain["rows"] if r["metric"] == "accuracy, arithmetic" and r["mode"] == "think")
+    assert math["after"] == pytest.approx(0.625) and math["change"] == pytest.approx(0.125)
+    assert math["change_by_run"] == pytest.approx([-0.25, 0.5])
+    assert gain["general_rl_tax"]["tax"] == pytest.approx(-0.125)
+    lines = gain_markdown(gain)
+    assert any(line.startswith("| accuracy, arithmetic | think | 0.500 | 0.625 | +0.125 ±") and line.endswith("| 4 | -0.250 / +0.500 |")
+               for line in lines)
+    assert gain_between(run / "stage3_mode_fusion", [tmp_path / "missing"]) is None
