@@ -139,13 +139,17 @@ def main(argv: list[str] | None = None) -> None:
     budgets = sorted(int(b) for b in a.budgets.split(","))
     efforts = _parse_efforts(a.efforts) if a.efforts else None
     items = read_jsonl(a.items, ITEM_KEYS)
+    try:  # every checkpoint's own levels, read before any decoding: a broken file stops the run at once
+        levels_of = {model_dir: efforts or read_efforts(model_dir) for model_dir in a.model}
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
     curves = {}
     for model_dir in a.model:
         model, tokenizer = load_generator(model_dir, a.backend)
         name = Path(model_dir).name
         curves[name] = budget_curve(model, tokenizer, items, budgets, max_answer_tokens=a.max_answer_tokens,
                                     batch_size=a.batch_size)
-        levels = efforts or read_efforts(model_dir)
+        levels = levels_of[model_dir]
         if levels:
             curves[name]["efforts"] = effort_levels(model, tokenizer, items, levels, max_answer_tokens=a.max_answer_tokens,
                                                     batch_size=a.batch_size)

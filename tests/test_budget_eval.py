@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from hybridthink.budget_eval import curve_area, main
-from hybridthink.efforts import write_efforts
+from hybridthink.efforts import EFFORTS_FILE, write_efforts
 
 
 def test_curve_area_is_mean_accuracy_on_the_log_axis():
@@ -55,3 +56,13 @@ def test_bad_effort_flags_are_named(tiny_checkpoint, tmp_path, efforts, message)
     model_dir, items, _ = tiny_checkpoint
     with pytest.raises(SystemExit, match=message):
         main(["--model", str(model_dir), "--items", str(items), "--efforts", efforts, "--out", str(tmp_path / "out")])
+
+
+def test_a_broken_effort_file_stops_the_run_before_any_decoding(tiny_checkpoint, tmp_path):
+    model_dir, items, _ = tiny_checkpoint
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / EFFORTS_FILE).write_text("{low: 8")
+    with pytest.raises(SystemExit, match=f"error: {broken / EFFORTS_FILE} is not valid JSON"):
+        main(["--model", str(model_dir), "--model", str(broken), "--items", str(items), "--budgets", "0", "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
