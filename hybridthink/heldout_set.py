@@ -3,7 +3,9 @@ families and difficulties (and new tool products), none of whose prompts or prod
 the world holds, so that stage-4 studies can measure changes of a few points.
 
 The world's own eval split (80 items a family, 40 tool items) stays what the report card reads;
-this set is drawn afterwards, so the base model and every split stay as they were.
+this set is drawn afterwards, so the base model and every split stay as they were. (It lives outside
+``toy/`` on purpose: every file there goes into the base's fingerprint, so a module added there would
+make each cached base look stale.)
 
     python -m hybridthink.heldout_set --world runs/toy/base/world --output runs/heldout --per-family 320 --tool 160
 """
