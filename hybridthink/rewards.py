@@ -146,8 +146,14 @@ def assistant_turns(text: str) -> list[str]:
 
 
 def _turns_in_mode(text: str, want: str | None = None) -> bool:
-    """Every assistant turn well formed (and, with ``want``, in that mode)."""
-    return all(_well_formed(turn) and (want is None or completion_mode(turn) == want) for turn in assistant_turns(text))
+    """Every assistant turn well formed and, with ``want``, in that mode: 'no_think' in every turn,
+    'think' in the first (the reply to the user); a turn after a tool result may answer with an empty
+    think block, as Qwen3 may once the reasoning that led to the call is done."""
+    turns = assistant_turns(text)
+    if not all(_well_formed(turn) for turn in turns):
+        return False
+    bound = turns if want == "no_think" else turns[:1] if want == "think" else []
+    return all(completion_mode(turn) == want for turn in bound)
 
 
 def think_format_reward(prompts, completions, **kwargs) -> list[float]:
@@ -157,8 +163,9 @@ def think_format_reward(prompts, completions, **kwargs) -> list[float]:
 
 
 def mode_adherence_reward(prompts, completions, mode, **kwargs) -> list[float | None]:
-    """1.0 when a well-formed completion uses the requested mode: 'think' needs a non-empty
-    think block, 'no_think' the empty one, in every turn of a tool episode. Rows with mode None get None."""
+    """1.0 when a well-formed completion uses the requested mode: 'think' needs a non-empty think
+    block (in a tool episode, in its first turn), 'no_think' the empty one (in every turn). Rows with
+    mode None get None."""
     rewards = []
     for completion, want in zip(completions, mode, strict=True):
         if want is None:

@@ -55,6 +55,19 @@ def stage_gain(run_dir: str | Path, tax_family: str | None = None, margin: float
     return gain_between(run_dir / BEFORE, [run_dir / AFTER], tax_family, margin)
 
 
+def heldout_gain(out_dir: str | Path, tax_family: str | None = None, margin: float = 0.05) -> dict | None:
+    """The gain table of a ``scripts/gain_heldout.sh`` output folder: its stage 3 against the stage-4
+    runs its ``models.txt`` names; None when the folder or its evaluations are missing."""
+    out_dir = Path(out_dir)
+    models = out_dir / "models.txt"
+    if not models.is_file():
+        return None
+    names = [line.split(" ", 1)[0] for line in models.read_text().splitlines() if line.strip()]
+    if names[:1] != ["stage3"] or len(names) < 2:
+        raise ValueError(f"{models}: the first line must name stage3 and later lines stage-4 runs, got {names}")
+    return gain_between(out_dir / "stage3", [out_dir / name for name in names[1:]], tax_family, margin)
+
+
 def gain_between(before: Path, afters: list[Path], tax_family: str | None = None, margin: float = 0.05) -> dict | None:
     """Rows (metric, mode, n, before, after, change ± CI) of the evaluations in ``afters`` (one
     or more stage-4 folders, averaged item by item) over those in ``before``, and the general-RL tax on
@@ -97,19 +110,30 @@ def gain_between(before: Path, afters: list[Path], tax_family: str | None = None
             "rows": rows, "general_rl_tax": tax}
 
 
-def to_markdown(gain: dict) -> list[str]:
-    """The stage-4-over-stage-3 table and the general-RL tax line."""
+def _beyond_ci(rows: list[dict]) -> str:
+    """Which changes lie beyond their CI, up and down, and how many do not."""
+    def names(sign: int) -> str:
+        picked = [f"{r['metric']} ({r['mode']})" for r in rows if sign * r["change"] > r["change_ci95"]]
+        return "; ".join(picked) or "none"
+    within = sum(abs(r["change"]) <= r["change_ci95"] for r in rows)
+    return f"Up beyond its CI: {names(1)}. Down beyond its CI: {names(-1)}. Within their CI: {within} of {len(rows)} rows."
+
+
+def to_markdown(gain: dict, where: str = "", tax: bool = True) -> list[str]:
+    """The stage-4-over-stage-3 table (``where`` says on what it was measured), which changes lie
+    beyond their CI, and (with ``tax``) the general-RL tax line."""
     runs = gain["after"] if isinstance(gain["after"], list) else None
     after = f"the mean of {', '.join(runs)}" if runs else gain["after"]
     extra = (" | change by run", "|---") if runs else ("", "")
-    lines = ["", f"What general RL changed ({after} over {gain['before']}; paired over the same items, turns or "
+    lines = ["", f"What general RL changed{where} ({after} over {gain['before']}; paired over the same items, turns or "
                  "episodes, greedy; ± is a 95% CI of the paired difference):", "",
              f"| metric | mode | stage 3 | stage 4 | change (± 95% CI) | n{extra[0]} |", f"|---|---|---|---|---|---{extra[1]}|"]
     lines += [f"| {r['metric']} | {r['mode']} | {r['before']:.3f} | {r['after']:.3f} | {r['change']:+.3f} ± "
               f"{r['change_ci95']:.3f} | {r['n']}"
               + (" | " + " / ".join(f"{c:+.3f}" for c in r["change_by_run"]) if runs else "") + " |" for r in gain["rows"]]
+    lines += ["", _beyond_ci(gain["rows"])]
     t = gain["general_rl_tax"]
-    if t:
+    if t and tax:
         verdict = "within" if t["within_margin"] else "beyond"
         bound = "within" if t["within_margin_at_ci_bound"] else "not within"
         lines += ["", f"General-RL tax (think-mode {t['family']} accuracy, stage 3 − stage 4): {t['tax']:+.3f} ± "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Base + the four stages + evaluation after each (and ThinkFollow, the flag probe, and tool use when the world has
-# tool items, after stages 3 and 4), then the report card.
+# tool items, after stages 3 and 4), stage 4's gain on a larger held-out set (scripts/gain_heldout.sh; PER_FAMILY, TOOL,
+# LENGTH and DIALOGUES size it), then the report card.
 #   scripts/run_pipeline.sh [RECIPE_DIR] [RUN_DIR] [--set key=value ...]   (defaults: recipes/toy runs/toy)
 # Overrides given after the directories go to every stage (e.g. --set trainer.max_steps=2); BASE_ARGS go to
 # the base alone (e.g. BASE_ARGS="--set trainer.seed=1": another pretrained toy base, to measure the spread across bases).
@@ -28,4 +29,6 @@ for stage in 1:stage1_cold_start 2:stage2_reasoning_rl 3:stage3_mode_fusion 4:st
   fi
   parent="$run/$name"
 done
+# stage 4 over stage 3 again on a held-out set four times the eval split's size (toy worlds: drawn from the world's rules)
+"$here/gain_heldout.sh" "$run/stage3_mode_fusion" "$run/stage4_general_rl" "$run/heldout_gain"
 "$here/report.sh" "$run" --wall-seconds $(( $(date +%s) - start ))

@@ -3,6 +3,7 @@ the real launch scripts (accelerate launch), real TRL trainers and real handoff 
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,8 @@ STAGES = ["base", "stage1_cold_start", "stage2_reasoning_rl", "stage3_mode_fusio
 def env(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     return {**os.environ, "HYBRIDTHINK_CACHE": str(cache), "PYTHON": sys.executable,
-            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48", "FLAG_PROBE_ARGS": "--n 3", "BASE_ARGS": "--set trainer.seed=7"}
+            "THINKFOLLOW_ARGS": "--dialogues 6 --turns 2 --max-new-tokens 48", "FLAG_PROBE_ARGS": "--n 3", "BASE_ARGS": "--set trainer.seed=7",
+            "PER_FAMILY": "4", "TOOL": "3", "LENGTH": "3", "DIALOGUES": "2"}  # the held-out gain's set
 
 
 @pytest.fixture(scope="module")
@@ -196,23 +198,38 @@ def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
 
 
 def test_stage4_gain_on_a_larger_held_out_set_averages_several_stage4_runs(smoke_run, env, tmp_path):
+    """The pipeline measures stage 4's gain on a held-out set new to the world and reports it; the
+    script averages several stage-4 runs, keeps evaluations of unchanged checkpoints and redoes one
+    whose checkpoint changed."""
     run, _ = smoke_run
-    out = tmp_path / "gain"
-    small = {**env, "PER_FAMILY": "4", "TOOL": "3", "LENGTH": "3", "DIALOGUES": "2"}
-    proc = subprocess.run(["bash", "scripts/gain_heldout.sh", str(run / "stage3_mode_fusion"), str(run / "stage4_general_rl"),
-                           str(out), str(run / "stage4_general_rl")], cwd=ROOT, env=small, capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     world = {json.loads(line)["prompt"] for path in (run / "base" / "world").glob("*.jsonl") for line in path.open()}
-    held = [json.loads(line) for line in (out / "heldout" / "heldout.jsonl").open()]
+    held = [json.loads(line) for line in (run / "heldout_gain" / "heldout" / "heldout.jsonl").open()]
     assert len(held) == 4 * len({it["family"] for it in held}) and not {it["prompt"] for it in held} & world
+    md = (run / "report.md").read_text()
+    assert "on the larger held-out set in `heldout_gain/`" in md and md.count("Up beyond its CI:") == 2
+
+    out = tmp_path / "gain"
+    shutil.copytree(run / "heldout_gain", out)
+    stage3, stage4 = str(run / "stage3_mode_fusion"), str(run / "stage4_general_rl")
+    kept = (out / "stage4_1" / "eval.json").stat().st_mtime_ns
+
+    def gain_heldout(*stage4s):
+        proc = subprocess.run(["bash", "scripts/gain_heldout.sh", stage3, *stage4s[:1], str(out), *stage4s[1:]], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return (out / "gain.md").read_text()
+
+    gain = gain_heldout(stage4, stage4)
+    assert (out / "stage4_1" / "eval.json").stat().st_mtime_ns == kept, "an unchanged checkpoint is not evaluated again"
     for name in ("stage3", "stage4_1", "stage4_2"):
         assert {"eval.json", "eval_items.jsonl", "thinkfollow.json", "tool_eval.json"} <= {p.name for p in (out / name).iterdir()}
-    gain = (out / "gain.md").read_text()
     assert "the mean of stage4_1, stage4_2 over stage3" in gain and "| ThinkFollow | dialogues |" in gain
     row = next(line for line in gain.splitlines() if line.startswith("| tool-use success | no_think |"))
     first, second = row.rstrip(" |").rsplit("| ", 1)[1].split(" / ")
     assert first == second and row.split(" | ")[5].startswith("3"), "the same model twice: the same change; 3 episodes"
+    gain = gain_heldout(stage3)  # another checkpoint under stage4_1: evaluated anew, so no change at all
+    changes = [line.split(" | ")[4] for line in gain.splitlines() if line.startswith("| ") and " ± " in line]
+    assert changes and all(c.startswith("+0.000 ± 0.000") for c in changes), changes
 
 
 def test_effort_levels_of_the_recipe_travel_with_the_checkpoints(smoke_run, env, tmp_path):

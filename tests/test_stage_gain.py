@@ -74,3 +74,26 @@ def test_several_stage4_runs_are_averaged_item_by_item(tmp_path):
     assert any(line.startswith("| accuracy, arithmetic | think | 0.500 | 0.625 | +0.125 ±") and line.endswith("| 4 | -0.250 / +0.500 |")
                for line in lines)
     assert gain_between(run / "stage3_mode_fusion", [tmp_path / "missing"]) is None
+
+
+def test_report_card_adds_the_held_out_gain_of_the_run(tmp_path):
+    """A run's ``heldout_gain/`` (scripts/gain_heldout.sh's folder) becomes a second gain table, read
+    from the runs its models.txt names, without a second tax line; each table says what rose or fell
+    beyond its CI."""
+    run = _run(tmp_path / "run", [1, 0, 0, 0])
+    held = _run(tmp_path / "held", [1, 1, 1, 1])
+    out = run / "heldout_gain"
+    out.mkdir()
+    (held / "stage3_mode_fusion").rename(out / "stage3")
+    (held / "stage4_general_rl").rename(out / "stage4_1")
+    (out / "models.txt").write_text("stage3 some/stage3\nstage4_1 some/stage4\n")
+    report = build_report(run, tax_margin=0.2)
+    rows = {(r["metric"], r["mode"]): r for r in report["stage4_over_stage3_heldout"]["rows"]}
+    assert rows[("accuracy, arithmetic", "think")]["change"] == 0.5
+    md = to_markdown(report)
+    split, held_md = md.split("on the larger held-out set in `heldout_gain/`")
+    assert md.count("General-RL tax") == 1 and "General-RL tax" in split
+    assert "Up beyond its CI: length-control accuracy (no_think)." in held_md.split("\n\n")[2]
+    (out / "models.txt").write_text("stage4_1 some/stage4\n")
+    with pytest.raises(ValueError, match="models.txt: the first line must name stage3"):
+        build_report(run)

@@ -44,7 +44,8 @@ def test_trajectories_render_as_the_model_generates_them_in_both_modes(tokenizer
             assert whole.startswith(render(tokenizer, user + steps[:end - 1] if end > 1 else user,
                                            add_generation_prompt=True))
         replies = whole.split("<|im_start|>assistant\n")[1:]
-        assert [completion_mode(r.split("<|im_end|>")[0]) for r in replies] == ["think" if thinking else "no_think"] * 2
+        # thinking before the call only: the answer follows the tool's result straight away in both modes
+        assert [completion_mode(r.split("<|im_end|>")[0]) for r in replies] == ["think" if thinking else "no_think", "no_think"]
 
 
 def test_sft_rows_offer_the_calculator_and_flag_the_non_thinking_share():
@@ -86,3 +87,9 @@ def test_mode_reward_reads_every_turn_of_a_tool_episode_as_the_tool_loop_writes_
         # a second turn without its think block follows no mode
         broken = raw[: raw.rindex("<think>")] + raw[raw.rindex("</think>") + len("</think>"):].lstrip()
         assert mode_adherence_reward(None, [broken], [want]) == [0.0] and think_format_reward(None, [broken]) == [0.0]
+        # thinking after the call: still 'think' in think mode, but thinking in a no_think episode
+        late = raw[: raw.rindex("<think>")] + "<think>\nThe result is in.\n</think>\n\n" + raw[raw.rindex("</think>") + len("</think>"):].lstrip()
+        assert mode_adherence_reward(None, [late], [want]) == [float(thinking)] and think_format_reward(None, [late]) == [1.0]
+        if thinking:  # thinking only after the call does not make a think-mode reply
+            first_empty = "<think>\n\n</think>\n\n" + raw[raw.index("</think>") + len("</think>"):].lstrip()
+            assert mode_adherence_reward(None, [first_empty], ["think"]) == [0.0]

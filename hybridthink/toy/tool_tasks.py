@@ -46,15 +46,18 @@ def make_items(n: int, seed: int, difficulties: list[int], exclude: set[str] = f
 
 
 def trajectory(item: dict, thinking: bool) -> list[dict]:
-    """The reference conversation after the user turn: a calculator call, its result, the answer
-    (with short reasoning in both assistant turns when ``thinking``, empty think blocks otherwise)."""
+    """The reference conversation after the user turn: a calculator call (after short reasoning when
+    ``thinking``), its result, and the answer right after it with an empty think block in both modes.
+
+    A toy model copies the result into ``\\boxed{}`` far more reliably straight from the tool's turn:
+    with the post-call reasoning "The calculator says N." stage 3's thinking tool success on 160
+    held-out products was 0.19, with the empty block 0.84 (results/stage4_toy/README.md)."""
     call = {"type": "function", "function": {"name": "calculator", "arguments": {"expression": item["expression"]}}}
     first = f"I need {item['expression']}. That is too large to do in my head, so I use the calculator." if thinking else ""
-    second = f"The calculator says {item['answer']}." if thinking else ""
     return [
         {"role": "assistant", "reasoning_content": first, "content": "", "tool_calls": [call]},
         {"role": "tool", "name": "calculator", "content": item["answer"]},
-        {"role": "assistant", "reasoning_content": second, "content": f"The answer is \\boxed{{{item['answer']}}}."},
+        {"role": "assistant", "reasoning_content": "", "content": f"The answer is \\boxed{{{item['answer']}}}."},
     ]
 
 
