@@ -167,11 +167,11 @@ def to_markdown(report: dict) -> str:
     if report.get("budget_curves"):
         lines += _budget_lines(report["budget_curves"])
     if report.get("stage4_over_stage3"):
-        lines += gain_markdown(report["stage4_over_stage3"], " on the eval split")
+        lines += gain_markdown(report["stage4_over_stage3"], ", on the eval split")
     if report.get("stage4_over_stage3_heldout"):
         # the held-out set holds only hard arithmetic (think-mode accuracy near 0), so the tax is read on the eval split
         lines += gain_markdown(report["stage4_over_stage3_heldout"],
-                               f" on the larger held-out set in `{HELDOUT_GAIN}/` (items no split of the world holds)", tax=False)
+                               f", on the larger held-out set in `{HELDOUT_GAIN}/`: items no split of the world holds", tax=False)
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]

@@ -120,12 +120,12 @@ def _beyond_ci(rows: list[dict]) -> str:
 
 
 def to_markdown(gain: dict, where: str = "", tax: bool = True) -> list[str]:
-    """The stage-4-over-stage-3 table (``where`` says on what it was measured), which changes lie
+    """The stage-4-over-stage-3 table (``where``, e.g. ", on the eval split", says on what), which changes lie
     beyond their CI, and (with ``tax``) the general-RL tax line."""
     runs = gain["after"] if isinstance(gain["after"], list) else None
     after = f"the mean of {', '.join(runs)}" if runs else gain["after"]
     extra = (" | change by run", "|---") if runs else ("", "")
-    lines = ["", f"What general RL changed{where} ({after} over {gain['before']}; paired over the same items, turns or "
+    lines = ["", f"What general RL changed ({after} over {gain['before']}{where}; paired over the same items, turns or "
                  "episodes, greedy; ± is a 95% CI of the paired difference):", "",
              f"| metric | mode | stage 3 | stage 4 | change (± 95% CI) | n{extra[0]} |", f"|---|---|---|---|---|---{extra[1]}|"]
     lines += [f"| {r['metric']} | {r['mode']} | {r['before']:.3f} | {r['after']:.3f} | {r['change']:+.3f} ± "

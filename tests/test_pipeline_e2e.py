@@ -206,7 +206,7 @@ def test_stage4_gain_on_a_larger_held_out_set_averages_several_stage4_runs(smoke
     held = [json.loads(line) for line in (run / "heldout_gain" / "heldout" / "heldout.jsonl").open()]
     assert len(held) == 4 * len({it["family"] for it in held}) and not {it["prompt"] for it in held} & world
     md = (run / "report.md").read_text()
-    assert "on the larger held-out set in `heldout_gain/`" in md and md.count("Up beyond its CI:") == 2
+    assert "on the larger held-out set in `heldout_gain/`:" in md and md.count("Up beyond its CI:") == 2
 
     out = tmp_path / "gain"
     shutil.copytree(run / "heldout_gain", out)

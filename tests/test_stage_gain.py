@@ -91,7 +91,7 @@ def test_report_card_adds_the_held_out_gain_of_the_run(tmp_path):
     rows = {(r["metric"], r["mode"]): r for r in report["stage4_over_stage3_heldout"]["rows"]}
     assert rows[("accuracy, arithmetic", "think")]["change"] == 0.5
     md = to_markdown(report)
-    split, held_md = md.split("on the larger held-out set in `heldout_gain/`")
+    split, held_md = md.split("on the larger held-out set in `heldout_gain/`:")
     assert md.count("General-RL tax") == 1 and "General-RL tax" in split
     assert "Up beyond its CI: length-control accuracy (no_think)." in held_md.split("\n\n")[2]
     (out / "models.txt").write_text("stage4_1 some/stage4\n")
