@@ -74,6 +74,8 @@ def test_several_stage4_runs_are_averaged_item_by_item(tmp_path):
     assert any(line.startswith("| accuracy, arithmetic | think | 0.500 | 0.625 | +0.125 ±") and line.endswith("| 4 | -0.250 / +0.500 |")
                for line in lines)
     assert gain_between(run / "stage3_mode_fusion", [tmp_path / "missing"]) is None
+    gain["rows"][0] |= {"change": -1e-9, "change_by_run": [-1e-9, 4e-4]}
+    assert "| +0.000 ± " in gain_markdown(gain)[5] and gain_markdown(gain)[5].endswith("| +0.000 / +0.000 |")
 
 
 def test_report_card_adds_the_held_out_gain_of_the_run(tmp_path):
