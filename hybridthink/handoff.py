@@ -6,6 +6,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import platform
 import subprocess
 from pathlib import Path
 
@@ -18,8 +19,35 @@ class HandoffError(RuntimeError):
     """A parent directory that cannot be used; the message names it and what is missing."""
 
 
+# Packages whose versions a checkpoint records: the toy pipeline's numbers (its pretrained base
+# included) are not the same across their versions or across CPUs.
+RECORDED_PACKAGES = ("torch", "transformers", "trl", "tokenizers", "accelerate", "datasets", "peft")
+
+
+def _cpu_model() -> str | None:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+
+
+def environment() -> dict:
+    """What a run's numbers depend on beyond the code: Python, the recorded packages' versions, the CPU."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"python": platform.python_version(), "packages": packages, "cpu": _cpu_model(), "cpu_count": os.cpu_count()}
+
+
 def code_version() -> dict:
-    """Package version and, when run from a git checkout, its commit and whether it is dirty."""
+    """Package version, the environment (:func:`environment`) and, when run from a git checkout,
+    its commit and whether it is dirty."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -35,7 +63,7 @@ def code_version() -> dict:
             git = {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"package": pkg, "git": git}
+    return {"package": pkg, "git": git, "environment": environment()}
 
 
 def manifest_sha256(directory: str | Path) -> str:

@@ -30,6 +30,18 @@ def test_complete_parent_is_accepted_and_chain_recorded(tmp_path):
     assert validate_parent(s1, "stage1_cold_start")["stage"] == "stage1_cold_start"
 
 
+def test_manifest_records_the_packages_and_cpu_the_numbers_depend_on(tmp_path):
+    import torch
+    import transformers
+
+    _fake_checkpoint(tmp_path)
+    _manifest(tmp_path)
+    env = json.loads((tmp_path / MANIFEST).read_text())["code_version"]["environment"]
+    assert env["packages"]["torch"] == torch.__version__ and env["packages"]["transformers"] == transformers.__version__
+    assert set(env["packages"]) >= {"trl", "tokenizers", "accelerate"} and env["python"].count(".") == 2
+    assert env["cpu_count"] >= 1 and "cpu" in env
+
+
 @pytest.mark.parametrize(
     "breakage, message",
     [
