@@ -1,5 +1,6 @@
 """Grade items: each family's grader is the same function its RL reward uses ("arithmetic" is the
-toy world's math, "math" a real recipe's; both are graded by math-verify)."""
+toy world's math, "math" a real recipe's, "tool" the toy world's products that need the calculator,
+graded on the episode's final answer; all three by math-verify)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .rewards import code_execution_reward, math_accuracy_reward
 GRADERS = {
     "arithmetic": (math_accuracy_reward, ("answer",)),
     "math": (math_accuracy_reward, ("answer",)),
+    "tool": (math_accuracy_reward, ("answer",)),
     "code": (code_execution_reward, ("tests",)),
     "instruction": (ifeval_reward, ("instruction_id_list", "kwargs")),
 }

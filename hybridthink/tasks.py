@@ -70,10 +70,12 @@ def check_tasks(tasks: dict, source: str) -> dict:
     return tasks
 
 
-def task_mix(items: list[dict], tasks: dict, n: int, seed: int) -> tuple[list[dict], dict]:
+def task_mix(items: list[dict], tasks: dict, n: int, seed: int,
+             oversample: dict[str, int] | None = None) -> tuple[list[dict], dict]:
     """Up to ``n`` items, each tagged with its ``task``: a task takes its share of ``n`` (shares
     are relative) from its families' items in order, skipping items an earlier task took (tasks
-    may share a family, e.g. math and length control), and the tasks are shuffled together.
+    may share a family, e.g. math and length control), and the tasks are shuffled together. A task
+    in ``oversample`` takes that many times its share, as candidates to select from.
 
     Returns the items and counts: per task the prompts asked for and taken (fewer when its
     families run out), and the items of families no task draws from.
@@ -83,7 +85,8 @@ def task_mix(items: list[dict], tasks: dict, n: int, seed: int) -> tuple[list[di
     chosen, counts, used = [], {}, set()
     for name, spec in tasks.items():
         want = round(n * spec["share"] / total)
-        free = [i for i, item in enumerate(items) if item["family"] in spec["families"] and i not in used][:want]
+        take = want * (oversample or {}).get(name, 1)
+        free = [i for i, item in enumerate(items) if item["family"] in spec["families"] and i not in used][:take]
         used.update(free)
         taken = [{**items[i], "task": name} for i in free]
         chosen += taken

@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 from hybridthink.jsonl import read_jsonl
+from hybridthink.learnability import pass_rates, select_learnable
 from hybridthink.recipe import OPEN
 from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, recipe_rewards, run_grpo
-
-from .learnability import pass_rates, select_learnable
 
 STAGE = "stage2_reasoning_rl"
 DEFAULTS = {

@@ -174,6 +174,30 @@ def test_stage4_tool_task_offers_its_tools_to_its_own_rows_only(smoke_run):
     assert len(train["tool/math_accuracy_curve"]) == train["steps"]
 
 
+def test_stage4_keeps_only_the_learnable_rows_of_the_tasks_that_ask_for_it(smoke_run, tmp_path, env):
+    """Tool and math rows are sampled in their own mode (tool rows as episodes) and kept only when
+    some but not all samples are right; every candidate is counted, the other tasks keep theirs."""
+    run, _ = smoke_run
+    out = tmp_path / "stage4_general_rl"
+    proc = subprocess.run([sys.executable, "-m", "stage4_general_rl", "--config", "recipes/smoke/stage4.yaml",
+                           "--parent", str(run / "stage3_mode_fusion"), "--output", str(out),
+                           "--set", "learnability.tasks=[tool, math]", "--set", "learnability.k=2",
+                           "--set", "learnability.pool=2", "--set", "learnability.max_new_tokens=16",
+                           "--set", "trainer.max_steps=1"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "handoff.json").read_text())["metrics"]
+    rows = Counter(json.loads(line)["task"] for line in (out / "data" / "prompts.jsonl").open())
+    for task in ("tool", "math"):
+        s, mix = metrics["query_selection"][task], metrics["tasks"][task]
+        assert s["candidates"] == mix["taken"] == 2 * mix["asked"], (s, mix)
+        assert s["kept"] + s["dropped_too_easy"] + s["dropped_too_hard"] == s["candidates"]
+        assert rows[task] == s["used"] == min(s["kept"], mix["asked"])
+    assert rows["code"] == metrics["tasks"]["code"]["taken"] and rows["instruction"] == metrics["tasks"]["instruction"]["taken"]
+    assert metrics["prompts"]["after_selection"] == dict(Counter(
+        f"{r['task']}/{r['mode']}" for r in map(json.loads, (out / "data" / "prompts.jsonl").open())))
+
+
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
     run, _ = smoke_run
     report = json.loads((run / "report.json").read_text())

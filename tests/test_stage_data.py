@@ -6,13 +6,13 @@ from collections import Counter
 import pytest
 
 from hybridthink.jsonl import DataError
+from hybridthink.learnability import select_learnable
 from hybridthink.length_control import length_reward
 from hybridthink.modes import STOP_THINKING_TEXT, last_flag, resolve_mode, set_flag, split_thinking
 from hybridthink.rewards import math_accuracy_reward
 from hybridthink.toy.world import FAMILIES, generate_world
 from stage1_cold_start.dialogues import with_earlier_exchanges
 from stage1_cold_start.filters import think_text
-from stage2_reasoning_rl.learnability import select_learnable
 from stage3_mode_fusion.fusion_data import (NEUTRAL_SYSTEM_PROMPTS, budget_rows, fill_empty_groups, fill_unsolved, fusion_rows,
                                            inherit_phase_rows)
 from stage3_mode_fusion.length_rows import fitted_answer, length_rows

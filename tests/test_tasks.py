@@ -7,6 +7,7 @@ import pytest
 from hybridthink.recipe import RecipeError
 from hybridthink.rewards import math_accuracy_reward, mode_adherence_reward
 from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
+from stage4_general_rl.learnable_rows import check_learnability
 
 TASKS = {
     "math": {"families": ["arithmetic"], "share": 2.0, "rewards": {"math_accuracy": 1.0, "mode_adherence": 0.5}},
@@ -51,6 +52,10 @@ def test_task_mix_takes_each_task_share_and_counts_what_it_leaves():
     _, counts = task_mix(items, TASKS, 30, seed=0)
     assert counts["math"] == {"asked": 20, "taken": 10}, "a task whose families run out says so"
 
+    _, counts = task_mix(items, TASKS, 12, seed=0, oversample={"code": 2})
+    assert counts["code"] == {"asked": 4, "taken": 8} and counts["math"] == {"asked": 8, "taken": 8}, \
+        "an oversampled task takes candidates beyond its share"
+
 
 def test_tasks_sharing_a_family_never_share_an_item():
     items = [{"id": f"a{i}", "family": "arithmetic"} for i in range(10)]
@@ -73,6 +78,23 @@ def test_tasks_sharing_a_family_never_share_an_item():
 def test_bad_tasks_sections_are_named(tasks, message):
     with pytest.raises(RecipeError, match=message):
         check_tasks(tasks, "r.yaml")
+
+
+LEARNABILITY = {"tasks": ["math"], "pool": 4, "k": 8}
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"tasks": "math"}, "'learnability.tasks' must be a list of task names"),
+    ({"tasks": ["chat"]}, r"'learnability.tasks': unknown task 'chat'; tasks: \['code', 'math', 'poems'\]"),
+    ({"tasks": ["poems"]}, r"task 'poems' draws from families without a grader \['poetry'\]"),
+    ({"pool": 0}, r"'learnability.pool' must be an integer >= 1, got 0"),
+    ({"k": 1}, r"'learnability.k' must be an integer >= 2, got 1"),
+])
+def test_bad_learnability_sections_are_named(section, message):
+    tasks = {**TASKS, "poems": {"families": ["poetry"], "share": 1.0, "rewards": {"mode_adherence": 1.0}}}
+    check_learnability(LEARNABILITY, tasks, "r.yaml")
+    with pytest.raises(RecipeError, match=message):
+        check_learnability({**LEARNABILITY, **section}, tasks, "r.yaml")
 
 
 def test_report_thirds_leave_out_steps_without_the_task():

@@ -10,6 +10,7 @@ from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from hybridthink.rewards import math_accuracy_reward
 from hybridthink.chat_template import with_response_parser
+from hybridthink.learnability import pass_rates, select_learnable
 from hybridthink.tool_episodes import call_tool, run_episodes
 from hybridthink.tools import calculator
 
@@ -93,3 +94,17 @@ def test_sft_rows_longer_than_max_length_are_counted(tokenizer):
     assert rows_over_length(tokenizer, rows, min(lengths[:3]) - 1) == 3
     assert rows_over_length(tokenizer, rows, max(lengths)) == 0
     assert rows_over_length(tokenizer, rows, None) == 0
+
+
+def test_learnability_samples_tool_episodes_and_grades_their_final_answer(tool_model):
+    """Pass rates with tools: each sample is an episode; its final answer, read from the calculator,
+    is right for the true product and wrong for another, so neither item is learnable."""
+    model, tok = tool_model
+    items = [{"family": "tool", "prompt": QUESTION["content"], "answer": answer} for answer in ("451634", "451635")]
+    rates = pass_rates(model, tok, items, k=3, max_new_tokens=160, temperature=0.1, batch_size=8, seed=0,
+                       conversations=[[QUESTION]] * 2, tools=[calculator])
+    assert rates == [1.0, 0.0]
+    assert select_learnable(items, rates)[1] == {
+        "candidates": 2, "dropped_too_easy": 1, "dropped_too_hard": 1, "kept": 0, "kept_by_family": {}, "mean_pass_rate": 0.5}
+    assert pass_rates(model, tok, items[:1], k=3, max_new_tokens=160, temperature=0.1, batch_size=8, seed=0) == [0.0], \
+        "without the calculator the tiny model cannot answer"
