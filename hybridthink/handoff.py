@@ -32,28 +32,24 @@ def _cpu_model() -> str | None:
     return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
 
 
-def environment() -> dict:
-    """What a run's numbers depend on beyond the code: Python, the recorded packages' versions, the CPU."""
+def _installed_version(name: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
-    packages = {}
-    for name in RECORDED_PACKAGES:
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
-    return {"python": platform.python_version(), "packages": packages, "cpu": _cpu_model(), "cpu_count": os.cpu_count()}
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def environment() -> dict:
+    """What a run's numbers depend on beyond the code: Python, the recorded packages' versions, the CPU."""
+    return {"python": platform.python_version(), "packages": {name: _installed_version(name) for name in RECORDED_PACKAGES},
+            "cpu": _cpu_model(), "cpu_count": os.cpu_count()}
 
 
 def code_version() -> dict:
     """Package version, the environment (:func:`environment`) and, when run from a git checkout,
     its commit and whether it is dirty."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        pkg = version("hybridthink")
-    except PackageNotFoundError:
-        pkg = None
     root = Path(__file__).resolve().parent.parent
     git = None
     try:
@@ -63,7 +59,7 @@ def code_version() -> dict:
             git = {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"package": pkg, "git": git, "environment": environment()}
+    return {"package": _installed_version("hybridthink"), "git": git, "environment": environment()}
 
 
 def manifest_sha256(directory: str | Path) -> str:
