@@ -43,6 +43,11 @@ def ci95(values: list[float]) -> float:
     return 1.96 * statistics.stdev(values) / math.sqrt(len(values))
 
 
+def signed(value: float) -> str:
+    """A change with its sign, three decimals; a change that rounds to zero reads +0.000, never -0.000."""
+    return f"{round(value, 3) + 0.0:+.3f}"
+
+
 # Words of deliberation that a non-thinking answer should not need (no-think leakage).
 HESITATION_RE = re.compile(r"\b(wait|hmm+|actually|let me|let's|double[- ]check|re-?check|on second thought|"
                            r"alternatively|step by step|i think)\b", re.IGNORECASE)

@@ -15,7 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .evaluation import ci95, load_eval
+from .evaluation import ci95, load_eval, signed
 from .handoff import HandoffError
 from .modes import VARIANT_MODES
 
@@ -50,7 +50,7 @@ def to_markdown(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['stage']} | {r['mode']} | {r['hybrid_accuracy']:.3f} ± {r['hybrid_accuracy_ci95']:.3f} | "
                      f"{r['variant']} | {r['variant_accuracy']:.3f} ± {r['variant_accuracy_ci95']:.3f} | "
-                     f"{r['tax']:+.3f} ± {r['tax_ci95']:.3f} | {r['hybrid_tokens']:.1f} / {r['variant_tokens']:.1f} | "
+                     f"{signed(r['tax'])} ± {r['tax_ci95']:.3f} | {r['hybrid_tokens']:.1f} / {r['variant_tokens']:.1f} | "
                      f"{r['hybrid_adherence']:.3f} / {r['variant_adherence']:.3f} | {r['n']} |")
     lines += ["", "Greedy decoding, held-out items; ± is a 95% CI over items (for the tax: over the per-item "
                   "differences). A positive tax: the split variant is more accurate in that mode than the hybrid."]

@@ -14,7 +14,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .evaluation import ci95
+from .evaluation import ci95, signed
 from .jsonl import read_jsonl
 
 BEFORE, AFTER = "stage3_mode_fusion", "stage4_general_rl"
@@ -110,11 +110,6 @@ def gain_between(before: Path, afters: list[Path], tax_family: str | None = None
             "rows": rows, "general_rl_tax": tax}
 
 
-def _signed(value: float) -> str:
-    """A change with its sign, three decimals; a change that rounds to zero reads +0.000, never -0.000."""
-    return f"{round(value, 3) + 0.0:+.3f}"
-
-
 def _beyond_ci(rows: list[dict]) -> str:
     """Which changes lie beyond their CI, up and down, and how many do not."""
     def names(sign: int) -> str:
@@ -133,15 +128,15 @@ def to_markdown(gain: dict, where: str = "", tax: bool = True) -> list[str]:
     lines = ["", f"What general RL changed ({after} over {gain['before']}{where}; paired over the same items, turns or "
                  "episodes, greedy; ± is a 95% CI of the paired difference):", "",
              f"| metric | mode | stage 3 | stage 4 | change (± 95% CI) | n{extra[0]} |", f"|---|---|---|---|---|---{extra[1]}|"]
-    lines += [f"| {r['metric']} | {r['mode']} | {r['before']:.3f} | {r['after']:.3f} | {_signed(r['change'])} ± "
+    lines += [f"| {r['metric']} | {r['mode']} | {r['before']:.3f} | {r['after']:.3f} | {signed(r['change'])} ± "
               f"{r['change_ci95']:.3f} | {r['n']}"
-              + (" | " + " / ".join(map(_signed, r["change_by_run"])) if runs else "") + " |" for r in gain["rows"]]
+              + (" | " + " / ".join(map(signed, r["change_by_run"])) if runs else "") + " |" for r in gain["rows"]]
     lines += ["", _beyond_ci(gain["rows"])]
     t = gain["general_rl_tax"]
     if t and tax:
         verdict = "within" if t["within_margin"] else "beyond"
         bound = "within" if t["within_margin_at_ci_bound"] else "not within"
-        lines += ["", f"General-RL tax (think-mode {t['family']} accuracy, stage 3 − stage 4): {_signed(t['tax'])} ± "
+        lines += ["", f"General-RL tax (think-mode {t['family']} accuracy, stage 3 − stage 4): {signed(t['tax'])} ± "
                       f"{t['tax_ci95']:.3f} (n = {t['n']}); {verdict} the stated margin of {t['margin']:.2f}, "
                       f"its CI's upper end {bound} it."]
     return lines
