@@ -152,19 +152,20 @@ def graded_as_text(func: Callable, tokenizer) -> Callable:
 
 
 def run_grpo(ctx: StageContext, model, tokenizer, rows: list[dict], rewards: dict[str, Callable], defaults: dict,
-             environments: dict[str, type] | None = None):
+             environments: dict[str, type] | None = None, phase: str | None = None, max_steps: int | None = None):
     """GRPO on prompt rows whose extra columns feed the reward functions (by name, as logged);
     return (trained model, reward curves, one per reward, the weights to save: see :func:`_trained`).
     With ``environments`` (TRL environment classes by name, which each row's ``environment`` column
-    picks) rollouts may call their tools."""
+    picks) rollouts may call their tools. A ``phase`` (a further training phase of the stage)
+    trains for ``max_steps`` in its own trainer directory, as in :func:`run_sft`."""
     funcs = list(rewards.values())
     if environments:
         with_response_parser(tokenizer)
         funcs = [graded_as_text(f, tokenizer) for f in funcs]
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults),
+    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=_args(GRPOConfig, ctx, defaults, phase, max_steps),
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer, peft_config=lora_config(ctx),
                           environment_factory=environments or None)
-    result = trainer.train(resume_from_checkpoint=_resume(ctx))
+    result = trainer.train(resume_from_checkpoint=_resume(ctx, phase))
     history = trainer.state.log_history
     reward = _curve(history, "reward")
     third = max(1, len(reward) // 3)

@@ -19,6 +19,7 @@ from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
+from .focus_phase import check_focus_phase, focus_tasks
 from .learnable_rows import check_learnability, learnable_rows
 from .prompts import rl_rows
 
@@ -31,6 +32,9 @@ DEFAULTS = {
     # rows of these tasks kept only when the stage-3 model answers them right in some, not all, of k
     # samples; each such task draws ``pool`` times its share as candidates
     "learnability": {"tasks": [], "pool": 4, "k": 8, "temperature": 0.7, "max_new_tokens": 200, "batch_size": 64, "seed": 0},
+    # after the mixed phase, this many steps on only these tasks' prompts (drawn as the mix draws
+    # them, without query selection); see focus_phase.py
+    "focus_phase": {"tasks": [], "steps": 0},
     "reward_model": {"path": None},  # a reward model for the 'preference' reward (python -m hybridthink.reward_model)
     "judge": {"path": None, "rubric": DEFAULT_RUBRIC, "max_new_tokens": 32},  # a causal LM for the 'judge' reward
     "lora": LORA_DEFAULTS,
@@ -55,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     tasks = check_tasks(r["tasks"] or DEFAULT_TASKS, ctx.recipe_path or "recipe")
     m, lc = r["modes"], r["learnability"]
     check_learnability(lc, tasks, ctx.recipe_path or "recipe")
+    check_focus_phase(r["focus_phase"], tasks, ctx.recipe_path or "recipe")
     model_rewards = {}
     if r["reward_model"]["path"]:
         model_rewards["preference"] = load_preference_reward(r["reward_model"]["path"])
@@ -73,12 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{STAGE}] {variant} variant: prompts without flags, rewards read its completions in its format")
     splits = [r["data"]["split"], *sorted({spec["split"] for spec in tasks.values() if spec.get("split")})]
     pool = [item for split in dict.fromkeys(splits) for item in read_jsonl(ctx.world / f"{split}.jsonl", ITEM_KEYS)]
-    items, mix = task_mix(pool, tasks, r["data"]["max_prompts"], m["seed"], {name: lc["pool"] for name in lc["tasks"]})
+    rows, mix, counts = _prompt_rows(pool, tasks, r, variant, {name: lc["pool"] for name in lc["tasks"]})
     print(f"[{STAGE}] task mix (prompts asked / taken): {mix}")
-    length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
-    rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
-                          m["inherit_share"], length_tasks, m["inherit_twins"], variant,
-                          frozenset(name for name, spec in tasks.items() if not spec.get("multi_turn", True)))
     selection = None
     if lc["tasks"]:
         rows, selection = learnable_rows(model, tokenizer, rows, tasks, mix, lc)
@@ -87,14 +88,38 @@ def main(argv: list[str] | None = None) -> None:
         if not rows:
             raise SystemExit(f"[{STAGE}] no learnable prompts left (see counts above): the stage-3 model answers all or none")
     environments = task_environments(tasks)
-    if environments:
-        rows = [{**row, "environment": environment_of(row["task"], environments)} for row in rows]
     print(f"[{STAGE}] prompts by task/mode: {counts}")
-    data, rows = ctx.write_data("prompts", rows)
+    data, rows = ctx.write_data("prompts", _in_environments(rows, environments))
     model, rl, weights = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
-    finish_stage(ctx, model, tokenizer, data=data,
-                 metrics={"tasks": mix, "prompts": counts, "query_selection": selection, "train": rl}, weights=weights)
+    metrics = {"tasks": mix, "prompts": counts, "query_selection": selection, "train": rl}
+    focus = focus_tasks(r["focus_phase"], tasks)
+    if focus:
+        rows, focus_mix, focus_counts = _prompt_rows(pool, focus, r, variant)
+        print(f"[{STAGE}] focus phase ({r['focus_phase']['steps']} steps) on {sorted(focus)}: {focus_mix}, by task/mode {focus_counts}")
+        focus_data, rows = ctx.write_data("focus_prompts", _in_environments(rows, environments))
+        data.update(focus_data)
+        model, focus_rl, weights = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments,
+                                            phase="focus_phase", max_steps=r["focus_phase"]["steps"])
+        print(f"[{STAGE}] focus phase reward first third {focus_rl['reward_first_third']} -> last third {focus_rl['reward_last_third']}")
+        metrics["focus_phase"] = {"tasks": focus_mix, "prompts": focus_counts, "train": focus_rl}
+    finish_stage(ctx, model, tokenizer, data=data, metrics=metrics, weights=weights)
+
+
+def _prompt_rows(pool: list[dict], tasks: dict, r: dict, variant: str, oversample: dict | None = None):
+    """The RL rows of ``tasks`` drawn from ``pool`` as the recipe ``r`` mixes them: (rows, task mix, counts by task/mode)."""
+    m = r["modes"]
+    items, mix = task_mix(pool, tasks, r["data"]["max_prompts"], m["seed"], oversample)
+    length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
+    rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
+                           m["inherit_share"], length_tasks, m["inherit_twins"], variant,
+                           frozenset(name for name, spec in tasks.items() if not spec.get("multi_turn", True)))
+    return rows, mix, counts
+
+
+def _in_environments(rows: list[dict], environments: dict | None) -> list[dict]:
+    """``rows`` each with the environment its task runs in, when some task offers tools."""
+    return [{**row, "environment": environment_of(row["task"], environments)} for row in rows] if environments else rows
 
 
 if __name__ == "__main__":

@@ -198,6 +198,27 @@ def test_stage4_keeps_only_the_learnable_rows_of_the_tasks_that_ask_for_it(smoke
         f"{r['task']}/{r['mode']}" for r in map(json.loads, (out / "data" / "prompts.jsonl").open())))
 
 
+def test_stage4_focus_phase_trains_on_its_tasks_alone_after_the_mix(smoke_run, tmp_path, env):
+    """A focus phase on the tool task: its rows are tool episodes only, in the tool environment, it
+    trains its own steps after the mixed phase, and it is recorded."""
+    run, _ = smoke_run
+    out = tmp_path / "stage4_general_rl"
+    proc = subprocess.run([sys.executable, "-m", "stage4_general_rl", "--config", "recipes/smoke/stage4.yaml",
+                           "--parent", str(run / "stage3_mode_fusion"), "--output", str(out),
+                           "--set", "focus_phase.tasks=[tool]", "--set", "focus_phase.steps=2", "--set", "trainer.max_steps=1"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    handoff = json.loads((out / "handoff.json").read_text())
+    focus = handoff["metrics"]["focus_phase"]
+    rows = [json.loads(line) for line in (out / "data" / "focus_prompts.jsonl").open()]
+    assert {(r["task"], r["environment"]) for r in rows} == {("tool", "tool")}
+    assert len(rows) == focus["tasks"]["tool"]["taken"] == handoff["data"]["focus_prompts"]["rows"]
+    assert set(focus["tasks"]) == {"tool", "items_of_no_task"}
+    assert handoff["metrics"]["train"]["steps"] == 1 and focus["train"]["steps"] == 2
+    assert len(focus["train"]["tool/math_accuracy_curve"]) == 2
+    assert not any(focus["train"].get("math/math_accuracy_curve") or [])  # no math prompt in the phase
+
+
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
     run, _ = smoke_run
     report = json.loads((run / "report.json").read_text())

@@ -7,6 +7,7 @@ import pytest
 from hybridthink.recipe import RecipeError
 from hybridthink.rewards import math_accuracy_reward, mode_adherence_reward
 from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
+from stage4_general_rl.focus_phase import check_focus_phase
 from stage4_general_rl.learnable_rows import check_learnability
 
 TASKS = {
@@ -95,6 +96,21 @@ def test_bad_learnability_sections_are_named(section, message):
     check_learnability(LEARNABILITY, tasks, "r.yaml")
     with pytest.raises(RecipeError, match=message):
         check_learnability({**LEARNABILITY, **section}, tasks, "r.yaml")
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"tasks": "math", "steps": 4}, "'focus_phase.tasks' must be a list of task names"),
+    ({"tasks": ["chat"], "steps": 4}, r"'focus_phase.tasks': unknown task 'chat'; tasks: \['code', 'math'\]"),
+    ({"tasks": ["math"], "steps": -1}, r"'focus_phase.steps' must be an integer >= 0, got -1"),
+    ({"tasks": ["math"], "steps": True}, r"'focus_phase.steps' must be an integer >= 0, got True"),
+    ({"tasks": ["math"], "steps": 0}, r"'focus_phase' needs both tasks and steps >= 1, or neither; got tasks \['math'\] and steps 0"),
+    ({"tasks": [], "steps": 5}, r"'focus_phase' needs both tasks and steps >= 1, or neither"),
+])
+def test_bad_focus_phase_sections_are_named(section, message):
+    check_focus_phase({"tasks": [], "steps": 0}, TASKS, "r.yaml")
+    check_focus_phase({"tasks": ["code"], "steps": 3}, TASKS, "r.yaml")
+    with pytest.raises(RecipeError, match=message):
+        check_focus_phase(section, TASKS, "r.yaml")
 
 
 def test_report_thirds_leave_out_steps_without_the_task():
