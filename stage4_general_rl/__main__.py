@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from hybridthink.chat_template import template_variant
 from hybridthink.judge import DEFAULT_RUBRIC, load_judge_reward
 from hybridthink.jsonl import read_jsonl
@@ -21,7 +19,7 @@ from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
 from .focus_phase import check_focus_phase, focus_tasks
 from .learnable_rows import check_learnability, learnable_rows
-from .prompts import rl_rows
+from .prompts import rl_rows, task_mode_counts
 
 STAGE = "stage4_general_rl"
 DEFAULTS = {
@@ -84,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     if lc["tasks"]:
         rows, selection = learnable_rows(model, tokenizer, rows, tasks, mix, lc)
         print(f"[{STAGE}] query selection by learnability: {selection}")
-        counts = {**counts, "after_selection": dict(Counter(f"{row['task']}/{row['mode']}" for row in rows))}
+        counts = {**counts, "after_selection": dict(task_mode_counts(rows))}
         if not rows:
             raise SystemExit(f"[{STAGE}] no learnable prompts left (see counts above): the stage-3 model answers all or none")
     environments = task_environments(tasks)

@@ -79,8 +79,13 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
             "reference": item.get("response"),  # for a judge reward
             "length": length,
         } for prompt in prompts]
-    counts = Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
+    counts = task_mode_counts(rows)
     counts.update(f"multi_turn/{r['mode']}" for r in rows if len(r["prompt"]) > 1)
     counts.update(f"inherited/{r['mode']}" for r in rows if len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]))
     counts.update(f"length_limit/{r['length']['relation']} {r['length']['unit']}" for r in rows if r["length"])
     return rows, dict(counts)
+
+
+def task_mode_counts(rows: list[dict]) -> Counter:
+    """RL rows counted by ``<task>/<mode>`` (the family for a row without a task)."""
+    return Counter(f"{r['task'] or r['family']}/{r['mode']}" for r in rows)
