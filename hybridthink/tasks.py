@@ -32,6 +32,15 @@ NO_TOOLS = "none"  # the environment of rows whose task offers no tools
 MODEL_REWARDS = ("preference", "judge")
 
 
+def check_task_names(names, tasks: dict, source: str, key: str) -> None:
+    """RecipeError naming ``key`` unless ``names`` is a list of names of ``tasks``."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RecipeError(f"{source}: '{key}' must be a list of task names, got {names!r}")
+    for name in names:
+        if name not in tasks:
+            raise RecipeError(f"{source}: '{key}': unknown task {name!r}; tasks: {sorted(tasks)}")
+
+
 def check_tasks(tasks: dict, source: str) -> dict:
     """``tasks`` if it is a valid ``tasks`` section, else RecipeError naming the task and key."""
     if not isinstance(tasks, dict) or not tasks:

@@ -17,7 +17,7 @@ from hybridthink.stage import finish_stage, open_stage, parse_args, run_main
 from hybridthink.tasks import check_tasks, environment_of, task_environments, task_mix, task_reward_functions
 from hybridthink.training import GRPO_DEFAULTS, LORA_DEFAULTS, run_grpo
 
-from .focus_phase import check_focus_phase, focus_tasks
+from .focus_phase import check_focus_phase
 from .learnable_rows import check_learnability, learnable_rows
 from .prompts import rl_rows, task_mode_counts
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     model, rl, weights = run_grpo(ctx, model, tokenizer, rows, rewards, TRAINER_DEFAULTS, environments)
     print(f"[{STAGE}] reward first third {rl['reward_first_third']} -> last third {rl['reward_last_third']}")
     metrics = {"tasks": mix, "prompts": counts, "query_selection": selection, "train": rl}
-    focus = focus_tasks(r["focus_phase"], tasks)
+    focus = {name: tasks[name] for name in r["focus_phase"]["tasks"]}
     if focus:
         rows, focus_mix, focus_counts = _prompt_rows(pool, focus, r, variant)
         print(f"[{STAGE}] focus phase ({r['focus_phase']['steps']} steps) on {sorted(focus)}: {focus_mix}, by task/mode {focus_counts}")

@@ -7,24 +7,17 @@ tool prompts alone did (results/stage4_toy/README.md, "A tool phase after the mi
 from __future__ import annotations
 
 from hybridthink.recipe import RecipeError
+from hybridthink.tasks import check_task_names
 
 
 def check_focus_phase(section: dict, tasks: dict, source: str) -> None:
     """RecipeError naming the key unless ``section`` (the ``focus_phase`` section) names known tasks
     and a step count >= 1, or no tasks and 0 steps."""
     names, steps = section["tasks"], section["steps"]
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RecipeError(f"{source}: 'focus_phase.tasks' must be a list of task names, got {names!r}")
-    for name in names:
-        if name not in tasks:
-            raise RecipeError(f"{source}: 'focus_phase.tasks': unknown task {name!r}; tasks: {sorted(tasks)}")
+    check_task_names(names, tasks, source, "focus_phase.tasks")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise RecipeError(f"{source}: 'focus_phase.steps' must be an integer >= 0, got {steps!r}")
     if bool(names) != bool(steps):
         raise RecipeError(f"{source}: 'focus_phase' needs both tasks and steps >= 1, or neither; "
                           f"got tasks {names} and steps {steps}")
 
-
-def focus_tasks(section: dict, tasks: dict) -> dict:
-    """The tasks of the focus phase, with their specs (empty when there is no such phase)."""
-    return {name: tasks[name] for name in section["tasks"]}

@@ -7,18 +7,15 @@ from __future__ import annotations
 from hybridthink.learnability import pass_rates, select_learnable
 from hybridthink.recipe import RecipeError
 from hybridthink.scoring import GRADERS
+from hybridthink.tasks import check_task_names
 from hybridthink.tools import get_tools
 
 
 def check_learnability(lc: dict, tasks: dict, source: str) -> None:
     """RecipeError naming the key unless ``lc`` (the ``learnability`` section) names known tasks
     whose families all have a grader, with ``pool`` >= 1 and ``k`` >= 2."""
-    names = lc["tasks"]
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RecipeError(f"{source}: 'learnability.tasks' must be a list of task names, got {names!r}")
-    for name in names:
-        if name not in tasks:
-            raise RecipeError(f"{source}: 'learnability.tasks': unknown task {name!r}; tasks: {sorted(tasks)}")
+    check_task_names(lc["tasks"], tasks, source, "learnability.tasks")
+    for name in lc["tasks"]:
         ungraded = sorted(set(tasks[name]["families"]) - set(GRADERS))
         if ungraded:
             raise RecipeError(f"{source}: 'learnability.tasks': task {name!r} draws from families without a grader "
