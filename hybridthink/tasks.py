@@ -23,9 +23,12 @@ from .tools import environment, get_tools
 
 TASK_KEYS = ("families", "share", "rewards")
 # Optional: ``tools`` the task's prompts offer (TRL runs them during rollouts), ``split`` a world
-# split to draw the task's items from instead of the stage's own (e.g. tool_stage4), ``multi_turn``
-# false to keep the task's prompts single-turn when ``modes.multi_turn_share`` makes dialogues.
-OPTIONAL_KEYS = ("tools", "split", "multi_turn")
+# split to draw the task's items from instead of the stage's own (e.g. tool_stage4), ``modes`` the
+# task's own values of the stage's ``modes`` shares (``{multi_turn_share: 0.0}`` keeps its prompts
+# single-turn; ``{multi_turn_share: 1.0, inherit_share: 1.0}`` makes them dialogues that often leave
+# the mode to an earlier turn's flag).
+OPTIONAL_KEYS = ("tools", "split", "modes")
+TASK_MODE_KEYS = ("no_think_share", "think_flag_share", "multi_turn_share", "inherit_share")
 NO_TOOLS = "none"  # the environment of rows whose task offers no tools
 # Rewards that need a model the recipe names (``reward_model.path`` for ``preference``, ``judge.path``
 # for ``judge``).
@@ -59,8 +62,7 @@ def check_tasks(tasks: dict, source: str) -> dict:
             raise RecipeError(f"{where}.tools': {err}") from None
         if name == NO_TOOLS and spec.get("tools"):
             raise RecipeError(f"{where}': a task named {NO_TOOLS!r} cannot offer tools")
-        if not isinstance(spec.get("multi_turn", True), bool):
-            raise RecipeError(f"{where}.multi_turn' must be true or false, got {spec['multi_turn']!r}")
+        _check_task_modes(spec.get("modes", {}), where)
         families, share, rewards = spec["families"], spec["share"], spec["rewards"]
         if not isinstance(families, list) or not families or not all(isinstance(f, str) for f in families):
             raise RecipeError(f"{where}.families' must be a non-empty list of item families, got {families!r}")
@@ -77,6 +79,17 @@ def check_tasks(tasks: dict, source: str) -> dict:
     if sum(spec["share"] for spec in tasks.values()) <= 0:
         raise RecipeError(f"{source}: 'tasks': every share is 0")
     return tasks
+
+
+def _check_task_modes(modes, where: str) -> None:
+    """RecipeError unless ``modes`` maps some of TASK_MODE_KEYS to shares in [0, 1]."""
+    if not isinstance(modes, dict):
+        raise RecipeError(f"{where}.modes' must map some of {', '.join(TASK_MODE_KEYS)} to shares, got {modes!r}")
+    for key, share in modes.items():
+        if key not in TASK_MODE_KEYS:
+            raise RecipeError(f"{where}.modes': unknown key {key!r}; known: {', '.join(TASK_MODE_KEYS)}")
+        if not isinstance(share, Real) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise RecipeError(f"{where}.modes.{key}' must be a share in [0, 1], got {share!r}")
 
 
 def task_mix(items: list[dict], tasks: dict, n: int, seed: int,

@@ -111,7 +111,7 @@ def _prompt_rows(pool: list[dict], tasks: dict, r: dict, variant: str, oversampl
     length_tasks = frozenset(name for name, spec in tasks.items() if "length" in spec["rewards"])
     rows, counts = rl_rows(items, m["no_think_share"], m["think_flag_share"], m["seed"], m["multi_turn_share"],
                            m["inherit_share"], length_tasks, m["inherit_twins"], variant,
-                           frozenset(name for name, spec in tasks.items() if not spec.get("multi_turn", True)))
+                           {name: spec["modes"] for name, spec in tasks.items() if spec.get("modes")})
     return rows, mix, counts
 
 

@@ -38,7 +38,7 @@ def _flag_for(history: list[dict], no_think_share: float, think_flag_share: floa
 def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, seed: int,
             multi_turn_share: float = 0.0, inherit_share: float = 0.0,
             length_tasks: frozenset[str] = frozenset(), inherit_twins: bool = False,
-            variant: str = "hybrid", single_turn_tasks: frozenset[str] = frozenset()) -> tuple[list[dict], dict]:
+            variant: str = "hybrid", task_modes: dict[str, dict] | None = None) -> tuple[list[dict], dict]:
     """One GRPO row per item, asking for 'no_think' for a share of them, else 'think'.
 
     A ``multi_turn_share`` of rows are dialogues: earlier exchanges with random flags come first,
@@ -47,7 +47,9 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
     ``inherit_twins`` each such row comes with a twin whose last earlier turn asks for the other
     mode (so the twin asks for that one): two prompts that differ only in the flag to inherit.
 
-    Rows of a task in ``single_turn_tasks`` stay single-turn. Rows of a task in ``length_tasks`` ask
+    ``task_modes`` maps a task to its own values of these shares (``{"multi_turn_share": 0.0}``: its
+    rows stay single-turn; ``{"multi_turn_share": 1.0, "inherit_share": 1.0}``: dialogues, unflagged
+    whenever the history already asks for the row's mode). Rows of a task in ``length_tasks`` ask
     for a length ("Answer in at most 5 words.") and carry it in their ``length`` column for the
     length reward. For a split ``variant`` (instruct, thinking)
     every row is a single turn without a flag, asking for the variant's one mode.
@@ -55,13 +57,16 @@ def rl_rows(items: list[dict], no_think_share: float, think_flag_share: float, s
     rng, length_rng = random.Random(seed), random.Random(f"length-{seed}")
     answered = [item for item in items if item.get("response")]  # earlier turns need an answer (tool items have none)
     rows, hybrid = [], variant == "hybrid"
+    shares = {"no_think_share": no_think_share, "think_flag_share": think_flag_share,
+              "multi_turn_share": multi_turn_share, "inherit_share": inherit_share}
     for item in items:
-        dialogue = hybrid and multi_turn_share and item.get("task") not in single_turn_tasks
-        history = _earlier_turns(answered, rng) if dialogue and rng.random() < multi_turn_share else []
+        own = {**shares, **(task_modes or {}).get(item.get("task"), {})}
+        dialogue = hybrid and own["multi_turn_share"]
+        history = _earlier_turns(answered, rng) if dialogue and rng.random() < own["multi_turn_share"] else []
         length = length_instruction(item.get("response") or "", length_rng) if item.get("task") in length_tasks else None
         content = item["prompt"] + (f" {length_text(length)}" if length else "")
         if hybrid:
-            content += _flag_for(history, no_think_share, think_flag_share, inherit_share, rng)
+            content += _flag_for(history, own["no_think_share"], own["think_flag_share"], own["inherit_share"], rng)
         prompts = [history + [{"role": "user", "content": content}]]
         if inherit_twins and history and not last_flag(content):
             other = "think" if resolve_mode(prompts[0]) == "no_think" else "no_think"

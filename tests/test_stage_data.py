@@ -342,8 +342,21 @@ def test_stage4_rows_carry_mode_and_reward_columns():
 def test_stage4_single_turn_tasks_stay_single_turn_among_dialogues():
     items = [{**it, "task": "tool" if it["family"] == "arithmetic" else "other"} for it in WORLD["stage4"]]
     rows, _ = rl_rows(items, no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=1.0,
-                      single_turn_tasks=frozenset({"tool"}))
+                      task_modes={"tool": {"multi_turn_share": 0.0}})
     assert all((len(r["prompt"]) == 1) == (r["task"] == "tool") for r in rows)
+
+
+def test_stage4_a_task_may_leave_the_mode_to_an_earlier_flag_more_often_than_the_others():
+    items = [{**it, "task": "follow" if it["family"] == "arithmetic" else "other"} for it in WORLD["stage4"]]
+    kwargs = dict(no_think_share=0.5, think_flag_share=0.3, seed=0, multi_turn_share=0.3, inherit_share=0.2)
+    rows, _ = rl_rows(items, **kwargs, task_modes={"follow": {"multi_turn_share": 1.0, "inherit_share": 1.0}})
+    follow, other = [r for r in rows if r["task"] == "follow"], [r for r in rows if r["task"] == "other"]
+    assert follow and all(len(r["prompt"]) > 1 for r in follow)
+    # inherit_share 1: unflagged exactly when the history already asks for the row's mode
+    assert all(bool(last_flag(r["prompt"][-1]["content"])) == (resolve_mode(r["prompt"][:-1]) != r["mode"]) for r in follow)
+    def inherited_share(rs):
+        return sum(len(r["prompt"]) > 1 and not last_flag(r["prompt"][-1]["content"]) for r in rs) / len(rs)
+    assert inherited_share(follow) > 0.3 > 0.1 > inherited_share(other)
 
 
 def test_stage4_multi_turn_rows_take_their_mode_from_the_last_flag():

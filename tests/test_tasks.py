@@ -74,7 +74,9 @@ def test_tasks_sharing_a_family_never_share_an_item():
     ({"math": {**TASKS["math"], "rewards": {"math_accuracy": "high"}}}, r"tasks.math.rewards.math_accuracy' must be a number"),
     ({"math": {**TASKS["math"], "share": -1}}, r"tasks.math.share' must be a number >= 0"),
     ({"math": {**TASKS["math"], "share": 0}}, "every share is 0"),
-    ({"math": {**TASKS["math"], "multi_turn": "no"}}, r"tasks.math.multi_turn' must be true or false"),
+    ({"math": {**TASKS["math"], "modes": 0.5}}, r"tasks.math.modes' must map some of no_think_share"),
+    ({"math": {**TASKS["math"], "modes": {"multi_turn": 0.5}}}, r"tasks.math.modes': unknown key 'multi_turn'"),
+    ({"math": {**TASKS["math"], "modes": {"inherit_share": 2}}}, r"tasks.math.modes.inherit_share' must be a share in \[0, 1\], got 2"),
 ])
 def test_bad_tasks_sections_are_named(tasks, message):
     with pytest.raises(RecipeError, match=message):
