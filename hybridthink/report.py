@@ -39,10 +39,19 @@ def _num(value: float | None) -> str:
 
 
 def _train_summary(manifest: dict) -> dict:
-    train = manifest.get("metrics", {}).get("train", {})
+    """The stage's training summary; stage 4's focus phase, when it ran, under ``focus_phase``."""
+    metrics = manifest.get("metrics", {})
+    out = _rl_summary(metrics.get("train", {}))
+    if (metrics.get("focus_phase") or {}).get("train"):
+        out["focus_phase"] = _rl_summary(metrics["focus_phase"]["train"])
+    return out
+
+
+def _rl_summary(train: dict) -> dict:
     out = {k: train[k] for k in ("reward_first_third", "reward_last_third", "loss", "steps") if k in train}
     thirds = {name[: -len("_curve")]: _thirds(curve) for name, curve in train.items()
               if name.endswith("_curve") and name not in _TRAINER_CURVES}
+    thirds = {name: pair for name, pair in thirds.items() if pair != (None, None)}  # a task absent from the phase
     if thirds:
         out["reward_thirds"] = thirds  # per reward function (stage 4: per task): first / last third
     return out
@@ -173,6 +182,7 @@ def to_markdown(report: dict) -> str:
         lines += gain_markdown(report["stage4_over_stage3_heldout"],
                                f", on the larger held-out set in `{HELDOUT_GAIN}/`: items no split of the world holds", tax=False)
     rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
+    rl = [row for s, t in rl for row in [(s, t)] + ([(f"{s} (focus phase)", t["focus_phase"])] if "focus_phase" in t else [])]
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]
         lines += [f"| {s} | {t['reward_first_third']:.3f} | {t['reward_last_third']:.3f} | {t['steps']} |" for s, t in rl]

@@ -3,6 +3,7 @@ the real launch scripts (accelerate launch), real TRL trainers and real handoff 
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from hybridthink.chat_template import HYBRID_TEMPLATE, template_variant
 from hybridthink.handoff import manifest_sha256, validate_parent
 from hybridthink.modes import set_flag
+from hybridthink.report import build_report, to_markdown
 from stage4_general_rl.__main__ import DEFAULT_TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,6 +219,12 @@ def test_stage4_focus_phase_trains_on_its_tasks_alone_after_the_mix(smoke_run, t
     assert handoff["metrics"]["train"]["steps"] == 1 and focus["train"]["steps"] == 2
     assert len(focus["train"]["tool/math_accuracy_curve"]) == 2
     assert not any(focus["train"].get("math/math_accuracy_curve") or [])  # no math prompt in the phase
+    # the report card lists the phase's rewards after the mix's, only those of its tasks
+    shutil.copy(run / "stage4_general_rl" / "eval.json", out / "eval.json")
+    md = to_markdown(build_report(tmp_path))
+    assert "| stage4_general_rl (focus phase) | tool/math_accuracy |" in md
+    assert re.search(r"\| stage4_general_rl \(focus phase\) \| -?[0-9.]+ \| -?[0-9.]+ \| 2 \|", md)  # mean reward, 2 steps
+    assert "| stage4_general_rl (focus phase) | math/" not in md
 
 
 def test_report_card_has_mode_control_and_the_budget_curve(smoke_run, env):
