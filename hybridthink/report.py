@@ -43,7 +43,9 @@ def _train_summary(manifest: dict) -> dict:
     metrics = manifest.get("metrics", {})
     out = _rl_summary(metrics.get("train", {}))
     if (metrics.get("focus_phase") or {}).get("train"):
-        out["focus_phase"] = _rl_summary(metrics["focus_phase"]["train"])
+        focus = _rl_summary(metrics["focus_phase"]["train"])
+        thirds = {name: pair for name, pair in focus.get("reward_thirds", {}).items() if pair != (None, None)}
+        out["focus_phase"] = {**focus, "reward_thirds": thirds}  # without the tasks absent from the phase
     return out
 
 
@@ -51,7 +53,6 @@ def _rl_summary(train: dict) -> dict:
     out = {k: train[k] for k in ("reward_first_third", "reward_last_third", "loss", "steps") if k in train}
     thirds = {name[: -len("_curve")]: _thirds(curve) for name, curve in train.items()
               if name.endswith("_curve") and name not in _TRAINER_CURVES}
-    thirds = {name: pair for name, pair in thirds.items() if pair != (None, None)}  # a task absent from the phase
     if thirds:
         out["reward_thirds"] = thirds  # per reward function (stage 4: per task): first / last third
     return out
