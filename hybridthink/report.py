@@ -182,8 +182,13 @@ def to_markdown(report: dict) -> str:
         # the held-out set holds only hard arithmetic (think-mode accuracy near 0), so the tax is read on the eval split
         lines += gain_markdown(report["stage4_over_stage3_heldout"],
                                f", on the larger held-out set in `{HELDOUT_GAIN}/`: items no split of the world holds", tax=False)
-    rl = [(s, r["train"]) for s, r in report["stages"].items() if "reward_first_third" in r.get("train", {})]
-    rl = [row for s, t in rl for row in [(s, t)] + ([(f"{s} (focus phase)", t["focus_phase"])] if "focus_phase" in t else [])]
+    rl = []  # (label, training summary) of each RL stage, stage 4's focus phase after its mix
+    for s, r in report["stages"].items():
+        train = r.get("train", {})
+        if "reward_first_third" in train:
+            rl.append((s, train))
+            if "focus_phase" in train:
+                rl.append((f"{s} (focus phase)", train["focus_phase"]))
     if rl:
         lines += ["", "| stage | mean reward, first third of steps | last third | steps |", "|---|---|---|---|"]
         lines += [f"| {s} | {t['reward_first_third']:.3f} | {t['reward_last_third']:.3f} | {t['steps']} |" for s, t in rl]
